@@ -1,0 +1,8 @@
+/** Every subcommand of `memresize`, in the order --help lists them. One file each. */
+import type { Command } from 'commander';
+import { registerCheckConfig } from './check-config.ts';
+import { registerDemo } from './demo.ts';
+
+export type RegisterCommand = (program: Command, setExit: (code: number) => void) => Command;
+
+export const commands: RegisterCommand[] = [registerDemo, registerCheckConfig];

@@ -1,0 +1,89 @@
+/**
+ * The one schema of memresize's configuration: types, defaults, ranges and the text of
+ * docs/config.md all come from here (npm run docs regenerates the docs).
+ * Every field carries its unit in its name: ...Ms, ...Us, ...Bytes, ...Percent.
+ */
+import { z } from 'zod';
+import { bytes, GiB, MiB, millis } from './units.ts';
+import { SignalsSchema } from './signals.ts';
+import { LinkSchema } from './link.ts';
+
+export const LogSchema = z
+  .object({
+    level: z
+      .enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'])
+      .default('info')
+      .describe('Lowest level written. Transitions are logged at info.'),
+    pretty: z
+      .enum(['auto', 'always', 'never'])
+      .default('auto')
+      .describe('Human-readable output: auto = only when stdout is a TTY. JSON lines otherwise.'),
+  })
+  .prefault({});
+
+/** Timers of the resize machine (the named delays of the chart). */
+export const TimingSchema = z
+  .object({
+    helloTimeoutMs: millis(50, 120_000).default(3000).describe('How long the handshake waits for the host\'s welcome before the daemon is degraded.'),
+    ackTimeoutMs: millis(20, 120_000).default(1500).describe('How long a resize request waits for its ack before it is sent again with the same id.'),
+    ackRetryBaseMs: millis(1, 60_000).default(200).describe('First backoff after an ack timeout; doubles per retry (equal jitter).'),
+    ackRetryCapMs: millis(1, 600_000).default(5000).describe('Ceiling of the ack retry backoff.'),
+    ackMaxRetries: z.number().int().min(0).max(50).default(4).describe('Retries of one request id before the host counts as unreachable (degraded).'),
+    busyRetryMaxMs: millis(1, 600_000).default(10_000).describe('Upper bound on the host\'s retryAfterMs: a host cannot park the guest for longer.'),
+    busyMaxRetries: z.number().int().min(0).max(100).default(5).describe('Busy answers accepted for one request before it is dropped (then cooling).'),
+    growCompletionTimeoutMs: millis(100, 600_000).default(10_000).describe('How long a granted grow may take to be observed in the guest; after it, what is observed counts (partial).'),
+    unplugTimeoutBaseMs: millis(100, 600_000).default(5000).describe('Fixed part of the time allowed for an unplug to be observed.'),
+    unplugTimeoutPerGiBMs: millis(0, 600_000).default(6000).describe('Time allowed per GiB being unplugged (measured here: 1.9-2.7 s per idle GiB under TCG).'),
+    cooldownAfterGrowMs: millis(0, 600_000).default(1000).describe('Quiet time after a grow: pressure in it is remembered and acted on at its end, headroom.low acts at once.'),
+    cooldownAfterShrinkMs: millis(0, 3_600_000).default(20_000).describe('Quiet time after a completed shrink before the next decision.'),
+    cooldownAfterDenyMs: millis(0, 3_600_000).default(5000).describe('Quiet time after a denial that is not the VM\'s ceiling (budget, rate).'),
+    unplugBackoffBaseMs: millis(0, 3_600_000).default(30_000).describe('Cooldown after the first failed or partial unplug; doubles per consecutive failure.'),
+    unplugBackoffCapMs: millis(0, 86_400_000).default(600_000).describe('Ceiling of the unplug-failure backoff.'),
+    degradedRetryMs: millis(100, 3_600_000).default(5000).describe('While degraded, how often the handshake is tried again on a live link.'),
+  })
+  .prefault({});
+
+/** Sizing policy: plain numbers fed to the pure functions in src/policy. */
+export const PolicySchema = z
+  .object({
+    growStepMinBytes: bytes().default(128 * MiB).describe('Smallest grow step (rounded up to the block size).'),
+    growStepMaxBytes: bytes().default(2 * GiB).describe('Largest single grow step.'),
+    severeStepMultiplier: z.number().min(1).max(16).default(2).describe('Pressure-based step multiplier when the stall is `full` (no task could run).'),
+    growLeadFactor: z.number().min(0).max(20).default(2).describe('Rate-based step covers this many grow latencies of allocation at the current rate: the memory must last until the next grow can land.'),
+    growLatencyInitialMs: millis(1, 600_000).default(1000).describe('Assumed grow latency (request to memory observed) until one is measured.'),
+    reserveMinBytes: bytes().default(128 * MiB).describe('Free memory (MemAvailable) the daemon keeps as a floor.'),
+    reservePercent: z.number().min(0).max(50).default(6).describe('Reserve as a share of MemTotal, when larger than reserveMinBytes.'),
+    memmapPercent: z.number().min(0).max(10).default(1.5625).describe('Memory the kernel takes from existing RAM for the memmap of plugged memory (2 MiB per 128 MiB = 1.5625%).'),
+    shrinkStepMaxBytes: bytes().default(1 * GiB).describe('Largest single shrink step.'),
+    shrinkScaleMin: z.number().min(0.01).max(1).default(0.125).describe('After repeated unplug failures the shrink step is halved down to this share.'),
+  })
+  .prefault({});
+
+export const MachineConfigSchema = z
+  .object({
+    timing: TimingSchema,
+    policy: PolicySchema,
+  })
+  .prefault({});
+
+export const GuestConfigSchema = z
+  .object({
+    log: LogSchema,
+    timing: TimingSchema,
+    policy: PolicySchema,
+    signals: SignalsSchema,
+    link: LinkSchema,
+  })
+  .strict()
+  .prefault({});
+
+export type LogConfig = z.output<typeof LogSchema>;
+export type TimingConfig = z.output<typeof TimingSchema>;
+export type PolicyConfig = z.output<typeof PolicySchema>;
+export type MachineConfig = z.output<typeof MachineConfigSchema>;
+export type GuestConfig = z.output<typeof GuestConfigSchema>;
+export type GuestConfigInput = z.input<typeof GuestConfigSchema>;
+
+export function defaultGuestConfig(): GuestConfig {
+  return GuestConfigSchema.parse({});
+}

@@ -1,0 +1,78 @@
+import type { MachineConfig, PolicyConfig, TimingConfig } from '../config/schema.ts';
+import type { Limits, MemSample } from '../policy/sizing.ts';
+import type { AckOutcome, PressureSnapshot, ResizeRequest } from './events.ts';
+
+export interface ResizerInput {
+  config: MachineConfig;
+  /**
+   * Prefix of every request id, unique per daemon start (e.g. boot id + pid), so a
+   * restarted daemon never reuses an id the host's idempotency cache still remembers.
+   */
+  idPrefix: string;
+  /** Plugged bytes the guest observes at start (sysfs), if known. */
+  pluggedBytes?: number;
+}
+
+export interface ResizerContext {
+  timing: TimingConfig;
+  policy: PolicyConfig;
+  idPrefix: string;
+  /** Sequence number of the last request id issued. */
+  seq: number;
+  linkUp: boolean;
+  limits: Limits;
+  /** Plugged bytes as the GUEST observes them: the only truth about completion. */
+  pluggedBytes: number;
+  observedKnown: boolean;
+  /** What the host last said it requested of the device (welcome, ack). */
+  hostRequestedBytes: number;
+  sample: MemSample | null;
+  /** Measured request -> memory observed latency of recent grows (EWMA). */
+  growLatencyMs: number;
+  /** The request in flight (awaiting-host) or being carried out (growing, shrinking). */
+  request: ResizeRequest | null;
+  /** What the host granted for the current request: the size growing/shrinking waits for. */
+  targetBytes: number | null;
+  busyCount: number;
+  busyRetryAfterMs: number;
+  lastOutcome: AckOutcome | 'timeout' | null;
+  lastReason: string | null;
+  /** The host denied growth at the VM's ceiling: no grow requests until limits or usage change. */
+  atCeiling: boolean;
+  /** Pressure seen while cooling; acted on when the cooldown ends. */
+  pendingPressure: PressureSnapshot | null;
+  cooldownMs: number;
+  /** Consecutive failed or partial unplugs. */
+  unplugFailures: number;
+  /** Share of the computed surplus a shrink asks for: halves with each unplug failure. */
+  shrinkScale: number;
+}
+
+export function initialContext(input: ResizerInput): ResizerContext {
+  const plugged = input.pluggedBytes ?? 0;
+  return {
+    timing: input.config.timing,
+    policy: input.config.policy,
+    idPrefix: input.idPrefix,
+    seq: 0,
+    linkUp: false,
+    // Until the host's welcome tells the real bounds, nothing may be requested.
+    limits: { minBytes: 0, maxBytes: 0, blockBytes: 2 * 1024 * 1024 },
+    pluggedBytes: plugged,
+    observedKnown: input.pluggedBytes !== undefined,
+    hostRequestedBytes: plugged,
+    sample: null,
+    growLatencyMs: input.config.policy.growLatencyInitialMs,
+    request: null,
+    targetBytes: null,
+    busyCount: 0,
+    busyRetryAfterMs: 0,
+    lastOutcome: null,
+    lastReason: null,
+    atCeiling: false,
+    pendingPressure: null,
+    cooldownMs: 0,
+    unplugFailures: 0,
+    shrinkScale: 1,
+  };
+}

@@ -1,0 +1,243 @@
+/**
+ * Context updates of the resize machine as plain functions (context, event) -> patch.
+ * The chart in resizer.ts wires them as assign actions; tests and the simulator can call
+ * them directly. Nothing here performs I/O.
+ */
+import { backoffMs, jitterOf } from '../policy/backoff.ts';
+import {
+  growStepBytes,
+  growTargetBytes,
+  reclaimTargetBytes,
+  shrinkTargetBytes,
+  type Limits,
+} from '../policy/sizing.ts';
+import { alignUp } from '../policy/align.ts';
+import type { ResizerContext } from './context.ts';
+import type {
+  HeadroomLowEvent,
+  HostAckEvent,
+  HostDoneEvent,
+  HostLimitsEvent,
+  HostReclaimEvent,
+  HostWelcomeEvent,
+  PressureSnapshot,
+  PsiPressureEvent,
+  ResizeRequest,
+} from './events.ts';
+
+type Patch = Partial<ResizerContext>;
+
+/** Weight of the newest measurement in the grow-latency average. */
+const LATENCY_EWMA_WEIGHT = 0.3;
+const SHRINK_SCALE_RESET = 1;
+
+export function pressureOf(event: PsiPressureEvent | HeadroomLowEvent): PressureSnapshot {
+  if (event.type === 'psi.pressure') {
+    return { source: 'psi', severity: event.severity, stallPercent: event.stallPercent };
+  }
+  return {
+    source: 'headroom',
+    severity: 'some',
+    memAvailableBytes: event.memAvailableBytes,
+    secondsToReserve: event.secondsToReserve,
+  };
+}
+
+function newRequest(ctx: ResizerContext, kind: ResizeRequest['kind'], targetBytes: number, reason: string, pressure: PressureSnapshot): Patch {
+  const seq = ctx.seq + 1;
+  return {
+    seq,
+    request: {
+      id: `${ctx.idPrefix}-${seq}`,
+      kind,
+      targetBytes,
+      fromBytes: ctx.pluggedBytes,
+      reason,
+      pressure,
+      attempt: 0,
+    },
+    targetBytes: null,
+    busyCount: 0,
+    pendingPressure: null,
+  };
+}
+
+export function growTargetFor(ctx: ResizerContext, pressure: PressureSnapshot): number {
+  const step = growStepBytes({
+    severity: pressure.severity ?? 'some',
+    sample: ctx.sample,
+    growLatencyMs: ctx.growLatencyMs,
+    policy: ctx.policy,
+    blockBytes: ctx.limits.blockBytes,
+  });
+  return growTargetBytes(ctx.pluggedBytes, step, ctx.limits);
+}
+
+export function beginGrow(ctx: ResizerContext, pressure: PressureSnapshot): Patch {
+  const reason = pressure.source === 'headroom' ? 'headroom-low' : pressure.source === 'psi' ? `psi-${pressure.severity ?? 'some'}` : `pending-${pressure.source}`;
+  return newRequest(ctx, 'grow', growTargetFor(ctx, pressure), reason, pressure);
+}
+
+export function shrinkTargetFor(ctx: ResizerContext): number {
+  return shrinkTargetBytes({
+    sample: ctx.sample,
+    pluggedBytes: ctx.pluggedBytes,
+    limits: ctx.limits,
+    policy: ctx.policy,
+    shrinkScale: ctx.shrinkScale,
+  });
+}
+
+export function beginShrink(ctx: ResizerContext): Patch {
+  return {
+    ...newRequest(ctx, 'shrink', shrinkTargetFor(ctx), 'relaxed-surplus', {
+      source: 'relaxed',
+      memAvailableBytes: ctx.sample?.memAvailableBytes,
+    }),
+    atCeiling: false,
+  };
+}
+
+export function reclaimTargetFor(ctx: ResizerContext, event: HostReclaimEvent): number {
+  return reclaimTargetBytes({
+    sample: ctx.sample,
+    pluggedBytes: ctx.pluggedBytes,
+    limits: ctx.limits,
+    policy: ctx.policy,
+    askedBytes: event.bytes,
+  });
+}
+
+export function beginReclaim(ctx: ResizerContext, event: HostReclaimEvent): Patch {
+  return newRequest(ctx, 'shrink', reclaimTargetFor(ctx, event), `host-reclaim:${event.id}`, {
+    source: 'reclaim',
+    memAvailableBytes: ctx.sample?.memAvailableBytes,
+  });
+}
+
+/**
+ * Pressure during a shrink: replace the shrink by a request that stops the unplug at the
+ * current size, or grows when there is room. One request, so the host never sees a stop
+ * and a grow racing each other.
+ */
+export function beginAbort(ctx: ResizerContext, event: PsiPressureEvent | HeadroomLowEvent, canGrow: boolean): Patch {
+  const pressure: PressureSnapshot = { ...pressureOf(event), source: 'abort' };
+  const here = alignUp(ctx.pluggedBytes, ctx.limits.blockBytes);
+  if (canGrow) return newRequest(ctx, 'grow', Math.max(here, growTargetFor(ctx, pressureOf(event))), 'abort-shrink-and-grow', pressure);
+  return newRequest(ctx, 'hold', Math.min(here, ctx.limits.maxBytes), 'abort-shrink', pressure);
+}
+
+export function countAttempt(ctx: ResizerContext): Patch {
+  return ctx.request ? { request: { ...ctx.request, attempt: ctx.request.attempt + 1 } } : {};
+}
+
+export function ackRetryDelayMs(ctx: ResizerContext): number {
+  const attempt = ctx.request?.attempt ?? 0;
+  const key = `${ctx.request?.id ?? ''}#${attempt}`;
+  return backoffMs(attempt, ctx.timing.ackRetryBaseMs, ctx.timing.ackRetryCapMs, jitterOf(key));
+}
+
+export function adoptGrant(_ctx: ResizerContext, event: HostAckEvent): Patch {
+  return {
+    targetBytes: event.grantedBytes,
+    hostRequestedBytes: event.grantedBytes,
+    lastOutcome: event.outcome,
+    lastReason: event.reason ?? null,
+  };
+}
+
+export function noteBusy(ctx: ResizerContext, event: HostAckEvent): Patch {
+  return {
+    busyCount: ctx.busyCount + 1,
+    busyRetryAfterMs: Math.min(Math.max(0, event.retryAfterMs ?? ctx.timing.ackRetryBaseMs), ctx.timing.busyRetryMaxMs),
+    lastOutcome: 'busy',
+    lastReason: event.reason ?? null,
+  };
+}
+
+export function noteDenied(ctx: ResizerContext, event: HostAckEvent, atCeiling: boolean): Patch {
+  return {
+    request: null,
+    targetBytes: null,
+    lastOutcome: 'denied',
+    lastReason: event.reason ?? null,
+    atCeiling: atCeiling || ctx.atCeiling,
+    cooldownMs: ctx.timing.cooldownAfterDenyMs,
+  };
+}
+
+export function noteTimeout(): Patch {
+  return { request: null, targetBytes: null, lastOutcome: 'timeout' };
+}
+
+/** The host reports its final plugged size short of the grant: wait only for that much. */
+export function lowerTargetToHostFinal(ctx: ResizerContext, event: HostDoneEvent): Patch {
+  return { targetBytes: Math.min(ctx.targetBytes ?? event.pluggedBytes, event.pluggedBytes), hostRequestedBytes: event.pluggedBytes };
+}
+
+export function completeGrow(ctx: ResizerContext, partial: boolean): Patch {
+  return {
+    request: null,
+    targetBytes: null,
+    lastOutcome: partial ? 'partial' : ctx.lastOutcome,
+    cooldownMs: ctx.timing.cooldownAfterGrowMs,
+  };
+}
+
+export function completeShrink(ctx: ResizerContext): Patch {
+  return {
+    request: null,
+    targetBytes: null,
+    unplugFailures: 0,
+    shrinkScale: SHRINK_SCALE_RESET,
+    atCeiling: false,
+    cooldownMs: ctx.timing.cooldownAfterShrinkMs,
+  };
+}
+
+/** Unplug failed or stayed partial: back off exponentially and ask for half as much next time. */
+export function recordUnplugFailure(ctx: ResizerContext): Patch {
+  const failures = ctx.unplugFailures + 1;
+  const { unplugBackoffBaseMs, unplugBackoffCapMs } = ctx.timing;
+  return {
+    request: null,
+    targetBytes: null,
+    unplugFailures: failures,
+    shrinkScale: Math.max(ctx.policy.shrinkScaleMin, ctx.shrinkScale / 2),
+    cooldownMs: Math.min(unplugBackoffCapMs, unplugBackoffBaseMs * 2 ** (failures - 1)),
+    lastOutcome: 'partial',
+  };
+}
+
+export function holdDone(ctx: ResizerContext): Patch {
+  return { request: null, targetBytes: null, cooldownMs: ctx.timing.cooldownAfterGrowMs, pendingPressure: ctx.request?.pressure ?? null };
+}
+
+export function adoptWelcome(ctx: ResizerContext, event: HostWelcomeEvent): Patch {
+  const limits: Limits = { minBytes: event.minBytes, maxBytes: event.maxBytes, blockBytes: event.blockBytes };
+  // Observed truth wins: the guest's own view of its memory, the host's word only if the
+  // guest has not observed anything yet.
+  const plugged = ctx.observedKnown ? ctx.pluggedBytes : event.pluggedBytes;
+  return {
+    limits,
+    pluggedBytes: plugged,
+    hostRequestedBytes: event.requestedBytes,
+    request: null,
+    targetBytes: null,
+    pendingPressure: null,
+    atCeiling: false,
+  };
+}
+
+export function adoptLimits(ctx: ResizerContext, event: HostLimitsEvent): Patch {
+  const raised = event.maxBytes > ctx.limits.maxBytes;
+  return {
+    limits: { ...ctx.limits, minBytes: event.minBytes, maxBytes: event.maxBytes },
+    atCeiling: raised ? false : ctx.atCeiling,
+  };
+}
+
+export function adoptGrowLatency(ctx: ResizerContext, latencyMs: number): Patch {
+  const ms = Math.max(1, latencyMs);
+  return { growLatencyMs: Math.round(ctx.growLatencyMs * (1 - LATENCY_EWMA_WEIGHT) + ms * LATENCY_EWMA_WEIGHT) };
+}

@@ -1,0 +1,82 @@
+import { describe, expect, it } from 'vitest';
+import { PolicySchema } from '../../src/config/schema.ts';
+import { GiB, MiB } from '../../src/config/units.ts';
+import { backoffMs, jitterOf } from '../../src/policy/backoff.ts';
+import { growStepBytes, growTargetBytes, hasRoomToGrow, reclaimTargetBytes, reserveBytes, shrinkTargetBytes } from '../../src/policy/sizing.ts';
+
+const policy = PolicySchema.parse({});
+const limits = { minBytes: 0, maxBytes: 2 * GiB, blockBytes: 2 * MiB };
+
+describe('grow step', () => {
+  it('asks for the minimum step on pressure without a trend, doubled for a full stall', () => {
+    const some = growStepBytes({ severity: 'some', sample: null, growLatencyMs: 1000, policy, blockBytes: 2 * MiB });
+    const full = growStepBytes({ severity: 'full', sample: null, growLatencyMs: 1000, policy, blockBytes: 2 * MiB });
+    expect(some).toBeGreaterThanOrEqual(policy.growStepMinBytes);
+    expect(some).toBeLessThan(policy.growStepMinBytes * 1.1);
+    expect(full).toBeGreaterThanOrEqual(2 * policy.growStepMinBytes);
+  });
+
+  it('sizes the step by allocation rate times the measured grow latency (the roundtrip)', () => {
+    const sample = { memTotalBytes: 512 * MiB, memAvailableBytes: 300 * MiB, availableTrendBps: -100e6 };
+    const fast = growStepBytes({ severity: 'some', sample, growLatencyMs: 1000, policy, blockBytes: 2 * MiB });
+    const slow = growStepBytes({ severity: 'some', sample, growLatencyMs: 3000, policy, blockBytes: 2 * MiB });
+    // 100 MB/s x 1 s x growLeadFactor 2 = 200 MB plus memmap.
+    expect(fast).toBeGreaterThanOrEqual(200e6);
+    expect(slow).toBeGreaterThan(fast * 2);
+    expect(fast % (2 * MiB)).toBe(0);
+  });
+
+  it('adds what is missing from the reserve', () => {
+    const sample = { memTotalBytes: 4 * GiB, memAvailableBytes: 0, availableTrendBps: 0 };
+    const step = growStepBytes({ severity: 'some', sample, growLatencyMs: 1000, policy, blockBytes: 2 * MiB });
+    expect(step).toBeGreaterThanOrEqual(reserveBytes(4 * GiB, policy));
+  });
+
+  it('never grows past max or below min, and stays block aligned', () => {
+    expect(growTargetBytes(2 * GiB - 4 * MiB, 1 * GiB, limits)).toBe(2 * GiB);
+    expect(growTargetBytes(0, 3 * MiB, { ...limits, minBytes: 256 * MiB })).toBe(256 * MiB);
+    expect(growTargetBytes(1 * MiB, 3 * MiB, limits) % (2 * MiB)).toBe(0);
+    expect(hasRoomToGrow(2 * GiB, limits)).toBe(false);
+    expect(hasRoomToGrow(2 * GiB - 2 * MiB, limits)).toBe(true);
+  });
+});
+
+describe('shrink target', () => {
+  const sample = { memTotalBytes: 3 * GiB, memAvailableBytes: 2 * GiB, availableTrendBps: 0 };
+  it('keeps the reserve plus one grow step free', () => {
+    const target = shrinkTargetBytes({ sample, pluggedBytes: 2 * GiB, limits, policy, shrinkScale: 1 });
+    const released = 2 * GiB - target;
+    expect(released).toBeLessThanOrEqual(2 * GiB - reserveBytes(3 * GiB, policy) - policy.growStepMinBytes);
+    expect(released).toBeLessThanOrEqual(policy.shrinkStepMaxBytes);
+    expect(released).toBeGreaterThan(0);
+  });
+  it('asks for less after unplug failures and never goes under min', () => {
+    const full = shrinkTargetBytes({ sample, pluggedBytes: 2 * GiB, limits, policy, shrinkScale: 1 });
+    const half = shrinkTargetBytes({ sample, pluggedBytes: 2 * GiB, limits, policy, shrinkScale: 0.25 });
+    expect(2 * GiB - half).toBeLessThan(2 * GiB - full);
+    expect(shrinkTargetBytes({ sample, pluggedBytes: 300 * MiB, limits: { ...limits, minBytes: 256 * MiB }, policy, shrinkScale: 1 })).toBe(256 * MiB);
+  });
+  it('gives nothing without a sample or without surplus', () => {
+    expect(shrinkTargetBytes({ sample: null, pluggedBytes: GiB, limits, policy, shrinkScale: 1 })).toBe(GiB);
+    const tight = { ...sample, memAvailableBytes: 100 * MiB };
+    expect(shrinkTargetBytes({ sample: tight, pluggedBytes: GiB, limits, policy, shrinkScale: 1 })).toBe(GiB);
+    expect(reclaimTargetBytes({ sample: tight, pluggedBytes: GiB, limits, policy, askedBytes: GiB })).toBe(GiB);
+  });
+});
+
+describe('backoff', () => {
+  it('grows exponentially up to the cap with equal jitter', () => {
+    expect(backoffMs(0, 200, 5000, 0)).toBe(100);
+    expect(backoffMs(0, 200, 5000, 1)).toBe(200);
+    expect(backoffMs(3, 200, 5000, 0.5)).toBe(1200);
+    expect(backoffMs(20, 200, 5000, 1)).toBe(5000);
+  });
+  it('derives jitter deterministically in [0, 1)', () => {
+    expect(jitterOf('a-1#0')).toBe(jitterOf('a-1#0'));
+    expect(jitterOf('a-1#0')).not.toBe(jitterOf('a-1#1'));
+    for (const k of ['', 'x', 'vm-42#7']) {
+      expect(jitterOf(k)).toBeGreaterThanOrEqual(0);
+      expect(jitterOf(k)).toBeLessThan(1);
+    }
+  });
+});
