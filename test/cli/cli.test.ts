@@ -1,0 +1,63 @@
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { main } from '../../src/cli/main.ts';
+import { parseConfigText } from '../../src/config/load.ts';
+import { GuestConfigSchema } from '../../src/config/schema.ts';
+
+const root = join(import.meta.dirname, '..', '..');
+const fixture = (name: string) => join(root, 'test', 'fixtures', 'config', name);
+
+function run(args: string[]) {
+  const res = spawnSync(process.execPath, [join(root, 'bin', 'memresize.js'), ...args], { encoding: 'utf8', timeout: 60_000 });
+  return { code: res.status, out: res.stdout, err: res.stderr };
+}
+
+describe('memresize CLI', () => {
+  it('lists every subcommand in --help', () => {
+    const { code, out } = run(['--help']);
+    expect(code).toBe(0);
+    for (const cmd of ['demo', 'check-config']) expect(out).toContain(cmd);
+  });
+
+  it('rejects an unknown command and an unknown flag with exit 2', async () => {
+    expect(await main(['frobnicate'])).toBe(2);
+    expect(await main(['demo', '--no-such-flag'])).toBe(2);
+  });
+
+  it('check-config accepts a valid file', () => {
+    const { code, out } = run(['check-config', fixture('good-guest.yaml')]);
+    expect(out).toContain('valid guest config');
+    expect(code).toBe(0);
+  });
+
+  it('check-config prints every problem with its path and exits 2', () => {
+    const { code, err } = run(['check-config', fixture('bad-guest.yaml')]);
+    expect(code).toBe(2);
+    expect(err).toMatch(/timng/);
+    expect(err).toMatch(/at timing\.ackTimeoutMs/);
+    expect(err).toMatch(/at policy\.growStepMinBytes/);
+  });
+
+  it('check-config reports unparsable YAML and a missing file clearly', () => {
+    const garbled = run(['check-config', fixture('garbled.yaml')]);
+    expect(garbled.code).toBe(2);
+    expect(garbled.err).toMatch(/not valid YAML/);
+    const missing = run(['check-config', fixture('nope.yaml')]);
+    expect(missing.code).toBe(2);
+    expect(missing.err).toMatch(/cannot read: ENOENT/);
+  });
+
+  it('parses size strings into bytes', () => {
+    const res = parseConfigText(GuestConfigSchema, 'policy:\n  growStepMinBytes: 64MiB\n  reserveMinBytes: 1G\n');
+    expect(res.ok && res.config.policy.growStepMinBytes).toBe(64 * 2 ** 20);
+    expect(res.ok && res.config.policy.reserveMinBytes).toBe(2 ** 30);
+  });
+
+  it('demo visits all five named states through the real machine', () => {
+    const { code, out } = run(['demo']);
+    expect(code).toBe(0);
+    expect(out).toContain('named states seen:  idle, awaiting-host, growing, cooling, shrinking (5/5)');
+    expect(out).toMatch(/request retry: grow/);
+  });
+});

@@ -1,0 +1,320 @@
+/**
+ * One scenario per fault the chart models, driven through the real machine with a
+ * SimulatedClock and recording effects.
+ */
+import { describe, expect, it } from 'vitest';
+import { GiB, MiB } from '../../src/config/units.ts';
+import { BLOCK, MAX, startResizer, testConfig } from './harness.ts';
+
+const pressure = { type: 'psi.pressure', severity: 'some', stallPercent: 10 } as const;
+const headroom = { type: 'headroom.low', memAvailableBytes: 64 * MiB, secondsToReserve: 0.5, consumeBps: 100e6 } as const;
+
+describe('request roundtrips', () => {
+  it('resends the SAME id after an ack timeout, with capped jittered exponential backoff, then goes degraded', () => {
+    const h = startResizer(testConfig({ timing: { ackMaxRetries: 4, ackTimeoutMs: 1000, ackRetryBaseMs: 200, ackRetryCapMs: 1000 } })).ready();
+    h.tight();
+    h.send(pressure);
+    const sendTimes: number[] = [];
+    let n = 0;
+    for (let t = 0; t < 20_000 && h.state() !== 'degraded'; t += 10) {
+      h.clock.increment(10);
+      if (h.resizes().length > n) {
+        n = h.resizes().length;
+        sendTimes.push(h.clock.now());
+      }
+    }
+    const sent = h.resizes();
+    expect(sent).toHaveLength(5); // first send + 4 retries
+    expect(new Set(sent.map((r) => r.id)).size).toBe(1);
+    expect(sent.map((r) => r.attempt)).toEqual([0, 1, 2, 3, 4]);
+    const gaps = sendTimes.slice(1).map((t, i) => t - (sendTimes[i] ?? 0) - 1000); // minus the ack timeout
+    // Equal jitter: each backoff is in [exp/2, exp] with exp = min(cap, base * 2^attempt).
+    gaps.forEach((g, i) => {
+      const exp = Math.min(1000, 200 * 2 ** i); // the i-th backoff follows attempt i
+      expect(g).toBeGreaterThanOrEqual(exp / 2 - 10);
+      expect(g).toBeLessThanOrEqual(exp + 10);
+    });
+    expect(h.state()).toBe('degraded');
+    expect(h.ctx().request).toBeNull();
+  });
+
+  it('retries after the host\'s retryAfterMs on busy (capped), then drops the request and cools down', () => {
+    const h = startResizer(testConfig({ timing: { busyMaxRetries: 2, busyRetryMaxMs: 3000 } })).ready();
+    h.tight();
+    h.send(pressure);
+    const id = h.resizes()[0]!.id;
+    h.send({ type: 'host.ack', id, outcome: 'busy', grantedBytes: 0, retryAfterMs: 500 });
+    expect(h.state()).toBe('ready.awaiting-host.busy');
+    h.advance(490);
+    expect(h.resizes()).toHaveLength(1);
+    h.advance(20);
+    expect(h.resizes()).toHaveLength(2);
+    expect(h.resizes()[1]).toMatchObject({ id, attempt: 1 });
+    // A hostile retryAfterMs cannot park the guest for an hour.
+    h.send({ type: 'host.ack', id, outcome: 'busy', grantedBytes: 0, retryAfterMs: 3_600_000 });
+    h.advance(3010);
+    expect(h.resizes()).toHaveLength(3);
+    h.send({ type: 'host.ack', id, outcome: 'busy', grantedBytes: 0, retryAfterMs: 100 });
+    expect(h.state()).toBe('ready.cooling');
+    expect(h.ctx().request).toBeNull();
+  });
+
+  it('ignores an ack for another id', () => {
+    const h = startResizer().ready();
+    h.send(pressure);
+    h.send({ type: 'host.ack', id: 'someone-else-1', outcome: 'granted', grantedBytes: MAX });
+    expect(h.state()).toBe('ready.awaiting-host.sent');
+  });
+});
+
+describe('host answers', () => {
+  it('accepts a partial grant, waits to observe it, cools down, and grows again when pressure persists', () => {
+    const h = startResizer().ready();
+    h.tight();
+    h.send(pressure);
+    const req = h.resizes()[0]!;
+    const granted = req.targetBytes / 2;
+    h.send({ type: 'host.ack', id: req.id, outcome: 'partial', grantedBytes: granted, reason: 'budget' });
+    expect(h.state()).toBe('ready.growing');
+    h.send({ type: 'mem.observed', pluggedBytes: granted });
+    expect(h.state()).toBe('ready.cooling');
+    h.send(pressure); // still under pressure during the cooldown
+    expect(h.state()).toBe('ready.cooling');
+    h.advance(h.ctx().timing.cooldownAfterGrowMs + 10);
+    const again = h.resizes()[1]!;
+    expect(again.kind).toBe('grow');
+    expect(again.fromBytes).toBe(granted);
+    expect(again.targetBytes).toBeGreaterThan(granted);
+    expect(again.id).not.toBe(req.id);
+  });
+
+  it('treats a denial at the ceiling as the end of growth, not an error, until limits rise', () => {
+    const h = startResizer().ready({ maxBytes: 1 * GiB });
+    h.send(pressure);
+    const req = h.resizes()[0]!;
+    h.send({ type: 'host.ack', id: req.id, outcome: 'denied', grantedBytes: 0, reason: 'at-max' });
+    expect(h.state()).toBe('ready.idle');
+    expect(h.ctx().atCeiling).toBe(true);
+    h.send(pressure);
+    h.send(headroom);
+    expect(h.resizes()).toHaveLength(1);
+    h.send({ type: 'host.limits', minBytes: 0, maxBytes: 2 * GiB });
+    h.send(pressure);
+    expect(h.resizes()).toHaveLength(2);
+    expect(h.resizes()[1]!.targetBytes).toBeLessThanOrEqual(2 * GiB);
+  });
+
+  it('lifts the ceiling when usage drops (psi.relaxed)', () => {
+    const h = startResizer().ready();
+    h.send(pressure);
+    h.send({ type: 'host.ack', id: h.resizes()[0]!.id, outcome: 'denied', grantedBytes: 0, reason: 'at-max' });
+    h.send({ type: 'psi.relaxed' });
+    expect(h.ctx().atCeiling).toBe(false);
+    h.send(pressure);
+    expect(h.resizes()).toHaveLength(2);
+  });
+
+  it('cools down after a denial for another reason (budget)', () => {
+    const h = startResizer().ready();
+    h.send(pressure);
+    h.send({ type: 'host.ack', id: h.resizes()[0]!.id, outcome: 'denied', grantedBytes: 0, reason: 'budget' });
+    expect(h.state()).toBe('ready.cooling');
+    expect(h.ctx().atCeiling).toBe(false);
+  });
+});
+
+describe('completion is what the guest observes', () => {
+  it('does not finish a grow on the host\'s word: host.done alone leaves it growing', () => {
+    const h = startResizer().ready();
+    h.send(pressure);
+    const req = h.resizes()[0]!;
+    h.send({ type: 'host.ack', id: req.id, outcome: 'granted', grantedBytes: req.targetBytes });
+    h.send({ type: 'host.done', id: req.id, status: 'complete', pluggedBytes: req.targetBytes });
+    expect(h.state()).toBe('ready.growing');
+    h.send({ type: 'mem.observed', pluggedBytes: req.targetBytes });
+    expect(h.state()).toBe('ready.cooling');
+  });
+
+  it('counts a completion timeout with less memory observed than granted as partial', () => {
+    const h = startResizer().ready();
+    h.send(pressure);
+    const req = h.resizes()[0]!;
+    h.send({ type: 'host.ack', id: req.id, outcome: 'granted', grantedBytes: req.targetBytes });
+    h.send({ type: 'mem.observed', pluggedBytes: req.targetBytes / 2 });
+    h.advance(h.ctx().timing.growCompletionTimeoutMs + 10);
+    expect(h.state()).toMatch(/^ready\.(cooling|idle)$/);
+    expect(h.ctx().lastOutcome).toBe('partial');
+    expect(h.ctx().pluggedBytes).toBe(req.targetBytes / 2);
+  });
+
+  it('waits only for what the host reports when it plugged less than granted', () => {
+    const h = startResizer().ready();
+    h.send(pressure);
+    const req = h.resizes()[0]!;
+    h.send({ type: 'host.ack', id: req.id, outcome: 'granted', grantedBytes: req.targetBytes });
+    h.send({ type: 'mem.observed', pluggedBytes: 64 * MiB });
+    h.send({ type: 'host.done', id: req.id, status: 'partial', pluggedBytes: 64 * MiB });
+    expect(h.state()).toBe('ready.cooling');
+  });
+});
+
+describe('shrinking', () => {
+  function grownThenRelaxed(pluggedBytes = 1 * GiB) {
+    const h = startResizer().ready({ pluggedBytes });
+    h.send({ type: 'mem.observed', pluggedBytes });
+    h.surplus();
+    h.send({ type: 'psi.relaxed' });
+    return h;
+  }
+
+  it('backs off exponentially after failed unplugs, asks for less each time, and never storms', () => {
+    const h = grownThenRelaxed();
+    const answered = new Set<string>();
+    const start = h.clock.now();
+    for (let t = 0; t < 15 * 60_000; t += 1000) {
+      const s = h.state();
+      const req = h.ctx().request;
+      if (s === 'ready.awaiting-host.sent' && req && req.kind === 'shrink' && !answered.has(req.id)) {
+        answered.add(req.id);
+        h.send({ type: 'host.ack', id: req.id, outcome: 'granted', grantedBytes: req.targetBytes });
+        h.send({ type: 'host.done', id: req.id, status: 'partial', pluggedBytes: 1 * GiB }); // nothing could be unplugged
+      }
+      if (s === 'ready.idle') {
+        h.surplus();
+        h.send({ type: 'psi.relaxed' }); // relaxed keeps being reported every second
+      }
+      h.advance(1000, 100);
+    }
+    const shrinks = h.resizes().filter((r) => r.kind === 'shrink');
+    expect(new Set(shrinks.map((r) => r.id)).size).toBe(shrinks.length); // no resends needed: every one was answered
+    const released = shrinks.map((r) => r.fromBytes - r.targetBytes);
+    // 30 s, 60 s, 120 s, 240 s, 480 s backoffs: at most ~6 attempts in 15 minutes, not one per second.
+    expect(shrinks.length).toBeGreaterThanOrEqual(3);
+    expect(shrinks.length).toBeLessThanOrEqual(6);
+    for (let i = 1; i < released.length; i++) expect(released[i]!).toBeLessThanOrEqual(released[i - 1]!);
+    expect(released.at(-1)!).toBeLessThan(released[0]!);
+    expect(h.ctx().unplugFailures).toBe(shrinks.length);
+    expect(h.clock.now() - start).toBeGreaterThanOrEqual(15 * 60_000);
+  });
+
+  it('completes when the guest observes the memory gone, and resets the backoff', () => {
+    const h = grownThenRelaxed();
+    const req = h.resizes()[0]!;
+    expect(req.kind).toBe('shrink');
+    h.send({ type: 'host.ack', id: req.id, outcome: 'granted', grantedBytes: req.targetBytes });
+    expect(h.state()).toBe('ready.shrinking');
+    h.send({ type: 'mem.observed', pluggedBytes: req.targetBytes });
+    expect(h.state()).toBe('ready.cooling');
+    expect(h.ctx().unplugFailures).toBe(0);
+    expect(h.ctx().shrinkScale).toBe(1);
+  });
+
+  it('aborts a shrink under pressure: one new request that holds at the current size or grows', () => {
+    const h = grownThenRelaxed();
+    const req = h.resizes()[0]!;
+    h.send({ type: 'host.ack', id: req.id, outcome: 'granted', grantedBytes: req.targetBytes });
+    h.send({ type: 'mem.observed', pluggedBytes: 900 * MiB }); // part of the unplug happened
+    h.send(headroom);
+    const abort = h.resizes()[1]!;
+    expect(abort.id).not.toBe(req.id);
+    expect(abort.kind).toBe('grow');
+    expect(abort.targetBytes).toBeGreaterThanOrEqual(900 * MiB);
+    expect(h.state()).toBe('ready.awaiting-host.sent');
+  });
+
+  it('holds at the current size when pressure arrives at the ceiling during a shrink', () => {
+    const h = grownThenRelaxed();
+    const req = h.resizes()[0]!;
+    h.send({ type: 'host.ack', id: req.id, outcome: 'granted', grantedBytes: req.targetBytes });
+    h.send({ type: 'mem.observed', pluggedBytes: 900 * MiB });
+    h.send({ type: 'host.limits', minBytes: 0, maxBytes: 900 * MiB });
+    h.send(pressure);
+    const hold = h.resizes()[1]!;
+    expect(hold).toMatchObject({ kind: 'hold', targetBytes: 900 * MiB });
+    h.send({ type: 'host.ack', id: hold.id, outcome: 'granted', grantedBytes: hold.targetBytes });
+    expect(h.state()).toBe('ready.cooling');
+  });
+});
+
+describe('host-initiated reclaim', () => {
+  it('accepts when the surplus allows and shrinks; refuses with a reason otherwise', () => {
+    const h = startResizer().ready({ pluggedBytes: 1 * GiB });
+    h.send({ type: 'mem.observed', pluggedBytes: 1 * GiB });
+    h.tight();
+    h.send({ type: 'host.reclaim', id: 'r1', bytes: 256 * MiB });
+    expect(h.effects.at(-1)).toMatchObject({ kind: 'reclaim', reply: { id: 'r1', accepted: false, reason: 'no-surplus' } });
+    expect(h.state()).toBe('ready.idle');
+    h.surplus();
+    h.send({ type: 'host.reclaim', id: 'r2', bytes: 256 * MiB });
+    expect(h.effects.at(-2)).toMatchObject({ kind: 'reclaim', reply: { id: 'r2', accepted: true, bytes: 256 * MiB } });
+    expect(h.resizes().at(-1)).toMatchObject({ kind: 'shrink', targetBytes: 768 * MiB });
+  });
+
+  it('refuses while a resize is under way', () => {
+    const h = startResizer().ready();
+    h.send(pressure);
+    h.send({ type: 'host.reclaim', id: 'r3', bytes: 256 * MiB });
+    expect(h.effects.at(-1)).toMatchObject({ kind: 'reclaim', reply: { id: 'r3', accepted: false, reason: 'resize-in-progress' } });
+  });
+});
+
+describe('link loss and reconciliation', () => {
+  it('goes degraded on disconnect, handshakes again on reconnect, and adopts the observed size', () => {
+    const h = startResizer().ready();
+    h.send(pressure);
+    const req = h.resizes()[0]!;
+    h.send({ type: 'host.ack', id: req.id, outcome: 'granted', grantedBytes: req.targetBytes });
+    h.send({ type: 'host.disconnected', reason: 'agent killed' });
+    expect(h.state()).toBe('degraded');
+    expect(h.ctx().request).toBeNull();
+    h.send({ type: 'mem.observed', pluggedBytes: req.targetBytes }); // the plug completed meanwhile
+    h.send({ type: 'host.connected' });
+    expect(h.state()).toBe('handshake');
+    expect(h.effects.filter((e) => e.kind === 'hello')).toHaveLength(2);
+    // The restarted host reports what QEMU says; the guest keeps what it observes.
+    h.send({ type: 'host.welcome', minBytes: 0, maxBytes: MAX, blockBytes: BLOCK, requestedBytes: req.targetBytes, pluggedBytes: 0 });
+    expect(h.state()).toBe('ready.idle');
+    expect(h.ctx().pluggedBytes).toBe(req.targetBytes);
+    expect(h.ctx().hostRequestedBytes).toBe(req.targetBytes);
+  });
+
+  it('retries the handshake while degraded only when the link is up', () => {
+    const h = startResizer();
+    h.send({ type: 'host.connected' });
+    h.advance(h.ctx().timing.helloTimeoutMs + 10);
+    expect(h.state()).toBe('degraded');
+    h.advance(h.ctx().timing.degradedRetryMs + 10);
+    expect(h.state()).toBe('handshake');
+    h.send({ type: 'host.disconnected' });
+    h.advance(h.ctx().timing.degradedRetryMs * 3);
+    expect(h.state()).toBe('degraded');
+  });
+});
+
+describe('growth triggers', () => {
+  it('grows predictively on headroom.low, sized by the allocation rate times the measured grow latency', () => {
+    const h = startResizer().ready();
+    h.send({ type: 'meminfo.sample', memTotalBytes: 512 * MiB, memAvailableBytes: 300 * MiB, availableTrendBps: -100e6 });
+    h.send({ type: 'grow.measured', latencyMs: 2000 });
+    const latency = h.ctx().growLatencyMs;
+    h.send(headroom);
+    const req = h.resizes()[0]!;
+    expect(req.reason).toBe('headroom-low');
+    expect(req.pressure.source).toBe('headroom');
+    // growLeadFactor x latency x 100 MB/s, at least.
+    expect(req.targetBytes).toBeGreaterThanOrEqual(h.ctx().policy.growLeadFactor * (latency / 1000) * 100e6);
+  });
+
+  it('grows during a cooldown when free memory will run out, but defers plain pressure', () => {
+    const h = startResizer().ready();
+    h.send(pressure);
+    const req = h.resizes()[0]!;
+    h.send({ type: 'host.ack', id: req.id, outcome: 'granted', grantedBytes: req.targetBytes });
+    h.send({ type: 'mem.observed', pluggedBytes: req.targetBytes });
+    expect(h.state()).toBe('ready.cooling');
+    h.send(pressure);
+    expect(h.resizes()).toHaveLength(1);
+    h.send(headroom);
+    expect(h.resizes()).toHaveLength(2);
+  });
+});
