@@ -138,6 +138,33 @@ export const resizerSetup = setup({
 
 const sendCurrentRequest = { type: 'sendResize', params: ({ context }: { context: ResizerContext }) => context.request as ResizeRequest } as const;
 
+/**
+ * Host-initiated reclaim while nothing is in flight (idle, cooling): accept and shrink when
+ * the surplus above the reserve allows, else refuse with the reason.
+ */
+const reclaimTransitions = [
+  {
+    guard: 'canReclaim',
+    target: 'awaiting-host',
+    actions: [
+      'beginReclaim',
+      {
+        type: 'replyReclaim',
+        params: ({ context, event }: Args) => ({
+          id: ev(event, 'host.reclaim').id,
+          accepted: true,
+          bytes: context.pluggedBytes - (context.request?.targetBytes ?? context.pluggedBytes),
+        }),
+      },
+    ],
+    description: 'Host-initiated reclaim with surplus above the reserve: accept and shrink.',
+  },
+  {
+    actions: { type: 'replyReclaim', params: ({ event }: Args) => ({ id: ev(event, 'host.reclaim').id, accepted: false, bytes: 0, reason: 'no-surplus' }) },
+    description: 'Host-initiated reclaim without surplus: refuse with the reason.',
+  },
+] as const;
+
 export const resizerMachine = resizerSetup.createMachine({
   id: 'resizer',
   description: 'Guest-side resize controller: one request in flight at a time, every outcome observed before it counts.',
@@ -230,21 +257,7 @@ export const resizerMachine = resizerSetup.createMachine({
                 description: 'Usage dropped: growth may be asked for again after a denial at the ceiling.',
               },
             ],
-            'host.reclaim': [
-              {
-                guard: 'canReclaim',
-                target: 'awaiting-host',
-                actions: [
-                  'beginReclaim',
-                  { type: 'replyReclaim', params: ({ context, event }) => ({ id: ev(event, 'host.reclaim').id, accepted: true, bytes: context.pluggedBytes - (context.request?.targetBytes ?? context.pluggedBytes) }) },
-                ],
-                description: 'Host-initiated reclaim with surplus above the reserve: accept and shrink.',
-              },
-              {
-                actions: { type: 'replyReclaim', params: ({ event }) => ({ id: ev(event, 'host.reclaim').id, accepted: false, bytes: 0, reason: 'no-surplus' }) },
-                description: 'Host-initiated reclaim without surplus: refuse with the reason.',
-              },
-            ],
+            'host.reclaim': reclaimTransitions,
           },
         },
         'awaiting-host': {
@@ -397,21 +410,7 @@ export const resizerMachine = resizerSetup.createMachine({
               { guard: not('hasPendingPressure'), actions: 'notePendingPressure', description: 'Remember pressure; act on it when the cooldown ends.' },
             ],
             'psi.relaxed': { actions: 'clearPendingPressure', description: 'Pressure decayed during the cooldown: forget it.' },
-            'host.reclaim': [
-              {
-                guard: 'canReclaim',
-                target: 'awaiting-host',
-                actions: [
-                  'beginReclaim',
-                  { type: 'replyReclaim', params: ({ context, event }) => ({ id: ev(event, 'host.reclaim').id, accepted: true, bytes: context.pluggedBytes - (context.request?.targetBytes ?? context.pluggedBytes) }) },
-                ],
-                description: 'Host-initiated reclaim with surplus: accept and shrink.',
-              },
-              {
-                actions: { type: 'replyReclaim', params: ({ event }) => ({ id: ev(event, 'host.reclaim').id, accepted: false, bytes: 0, reason: 'no-surplus' }) },
-                description: 'Host-initiated reclaim without surplus: refuse with the reason.',
-              },
-            ],
+            'host.reclaim': reclaimTransitions,
           },
           after: {
             cooldown: [
