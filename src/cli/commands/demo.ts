@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { SimulatedClock } from 'xstate';
 import { formatBytes } from '../../config/units.ts';
 import { runScriptedDemo } from '../../demo/scripted.ts';
 import { makeLogger, makeMemoryLogger } from '../../io/log.ts';
@@ -11,7 +12,8 @@ export function registerDemo(program: Command): Command {
     .action((opts: { json?: boolean }) => {
       const clockStart = Date.UTC(2026, 0, 1);
       if (opts.json) {
-        runScriptedDemo(makeLogger({ pretty: 'never', now: () => clockStart }));
+        const clock = new SimulatedClock();
+        runScriptedDemo(makeLogger({ pretty: 'never', now: () => clockStart + clock.now() }), clock);
         return;
       }
       const { log, lines } = makeMemoryLogger();
