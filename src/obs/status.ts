@@ -1,0 +1,102 @@
+/**
+ * The live status document of the guest daemon (served on the control socket, printed by
+ * `memresize status`): current state, sizes, limits, PSI mode, and the last transitions
+ * and decisions with their reasons.
+ */
+import { formatBytes } from '../config/units.ts';
+import type { ResizerContext } from '../machines/context.ts';
+import type { TransitionRecord } from '../io/transition-trace.ts';
+
+export interface StatusTransition {
+  atMs: number;
+  from: string;
+  to: string;
+  event: string;
+  requestId?: string;
+  why?: string;
+}
+
+export interface GuestStatus {
+  kind: 'guest';
+  pid: number;
+  startedAtMs: number;
+  nowMs: number;
+  state: string;
+  sizes: { pluggedBytes: number; hostRequestedBytes: number; targetBytes: number | null; memTotalBytes?: number; memAvailableBytes?: number };
+  limits: { minBytes: number; maxBytes: number; blockBytes: number };
+  atCeiling: boolean;
+  unplugFailures: number;
+  growLatencyMs: number;
+  request: ResizerContext['request'];
+  signals: Record<string, unknown>;
+  selfProtection: Record<string, unknown>;
+  transitions: StatusTransition[];
+}
+
+/** Keeps the last N transition records for the status document. */
+export class TransitionRing {
+  private readonly items: StatusTransition[] = [];
+  constructor(private readonly size: number) {}
+  push(rec: TransitionRecord, atMs: number): void {
+    this.items.push({ atMs, from: rec.from, to: rec.to, event: rec.event, requestId: rec.requestId, why: rec.why });
+    if (this.items.length > this.size) this.items.shift();
+  }
+  list(): StatusTransition[] {
+    return [...this.items];
+  }
+}
+
+export function buildGuestStatus(input: {
+  pid: number;
+  startedAtMs: number;
+  nowMs: number;
+  state: string;
+  context: ResizerContext;
+  signals: Record<string, unknown>;
+  selfProtection: Record<string, unknown>;
+  transitions: StatusTransition[];
+}): GuestStatus {
+  const c = input.context;
+  return {
+    kind: 'guest',
+    pid: input.pid,
+    startedAtMs: input.startedAtMs,
+    nowMs: input.nowMs,
+    state: input.state,
+    sizes: {
+      pluggedBytes: c.pluggedBytes,
+      hostRequestedBytes: c.hostRequestedBytes,
+      targetBytes: c.targetBytes,
+      memTotalBytes: c.sample?.memTotalBytes,
+      memAvailableBytes: c.sample?.memAvailableBytes,
+    },
+    limits: c.limits,
+    atCeiling: c.atCeiling,
+    unplugFailures: c.unplugFailures,
+    growLatencyMs: c.growLatencyMs,
+    request: c.request,
+    signals: input.signals,
+    selfProtection: input.selfProtection,
+    transitions: input.transitions,
+  };
+}
+
+const b = (v: number | null | undefined) => (v === null || v === undefined ? '-' : formatBytes(v));
+
+export function statusText(s: GuestStatus): string {
+  const up = ((s.nowMs - s.startedAtMs) / 1000).toFixed(0);
+  const lines = [
+    `memresize guest (pid ${s.pid}, up ${up} s): ${s.state}`,
+    `  plugged ${b(s.sizes.pluggedBytes)}   host requested ${b(s.sizes.hostRequestedBytes)}   target ${b(s.sizes.targetBytes)}`,
+    `  MemTotal ${b(s.sizes.memTotalBytes)}   MemAvailable ${b(s.sizes.memAvailableBytes)}`,
+    `  limits min ${b(s.limits.minBytes)}  max ${b(s.limits.maxBytes)}  block ${b(s.limits.blockBytes)}${s.atCeiling ? '   (at ceiling)' : ''}`,
+    `  grow latency ${s.growLatencyMs} ms   unplug failures ${s.unplugFailures}`,
+    `  request ${s.request ? `${s.request.id} ${s.request.kind} -> ${b(s.request.targetBytes)} (${s.request.reason}, attempt ${s.request.attempt})` : 'none'}`,
+    `  signals ${JSON.stringify(s.signals)}`,
+    `  self-protection ${JSON.stringify(s.selfProtection)}`,
+    '',
+    `last ${s.transitions.length} transitions:`,
+    ...s.transitions.map((t) => `  ${((t.atMs - s.startedAtMs) / 1000).toFixed(3).padStart(10)} s  ${t.from} -> ${t.to}  ${t.event}${t.requestId ? ` [${t.requestId}]` : ''}  ${t.why ?? ''}`),
+  ];
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,47 @@
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { readStatus, startStatusServer } from '../../src/io/status-server.ts';
+import { makeMemoryLogger } from '../../src/io/log.ts';
+import { buildGuestStatus, statusText, TransitionRing, type GuestStatus } from '../../src/obs/status.ts';
+import { startResizer } from '../machines/harness.ts';
+
+describe('status socket', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'memresize-status-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('serves the live status, root-only, and the text view shows state, sizes and transitions', async () => {
+    const h = startResizer().ready();
+    h.tight();
+    h.send({ type: 'psi.pressure', severity: 'some', stallPercent: 10 });
+    const ring = new TransitionRing(3);
+    for (const [i, l] of h.lines.filter((x) => x.msg === 'transition' && x.level === 30).entries()) {
+      ring.push({ from: String(l.from), to: String(l.to), event: String(l.event), why: String(l.why), requestId: l.requestId as string | undefined, context: h.ctx() }, 1000 + i);
+    }
+    const { log } = makeMemoryLogger();
+    const path = join(dir, 'guest.sock');
+    let asked = 0;
+    const server = await startStatusServer(
+      path,
+      () => {
+        asked++;
+        return buildGuestStatus({ pid: 42, startedAtMs: 0, nowMs: 5000, state: h.state(), context: h.ctx(), signals: { psiMode: 'avgs' }, selfProtection: { oomScoreAdj: -1000 }, transitions: ring.list() });
+      },
+      log,
+    );
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    const status = (await readStatus(path)) as GuestStatus;
+    expect(asked).toBe(1);
+    expect(status.state).toBe('ready.awaiting-host.sent');
+    expect(status.request?.kind).toBe('grow');
+    expect(status.transitions).toHaveLength(3);
+    expect(status.signals).toEqual({ psiMode: 'avgs' });
+    const text = statusText(status);
+    expect(text).toMatch(/ready\.awaiting-host\.sent/);
+    expect(text).toMatch(/last 3 transitions/);
+    expect(text).toMatch(/request T-1 grow/);
+    await server.close();
+    await expect(readStatus(path, 500)).rejects.toThrow();
+  });
+});
