@@ -27,9 +27,9 @@ export function makeLogger(opts: LoggerOptions = {}): Logger {
   const fd = typeof dest === 'number' ? dest : undefined;
   const pretty = opts.pretty === 'always' || (opts.pretty !== 'never' && fd !== undefined && process.stdout.isTTY && fd === 1);
   let stream: DestinationStream;
-  if (pretty) {
-    const makePretty = require('pino-pretty') as (o: Record<string, unknown>) => DestinationStream;
-    stream = makePretty({ sync: true, destination: fd ?? 1, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' });
+  const prettyStream = pretty ? loadPretty(fd ?? 1) : undefined;
+  if (prettyStream) {
+    stream = prettyStream;
   } else if (fd !== undefined) {
     stream = pino.destination({ dest: fd, sync: true });
   } else {
@@ -44,6 +44,19 @@ export function makeLogger(opts: LoggerOptions = {}): Logger {
     },
     stream,
   );
+}
+
+/**
+ * pino-pretty as an in-process stream, if installed: the bundled build ships without it,
+ * and then the daemon writes JSON lines, which is what its log contract is anyway.
+ */
+function loadPretty(fd: number): DestinationStream | undefined {
+  try {
+    const makePretty = require('pino-pretty') as (o: Record<string, unknown>) => DestinationStream;
+    return makePretty({ sync: true, destination: fd, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' });
+  } catch {
+    return undefined;
+  }
 }
 
 /** A logger that keeps its lines as parsed objects: for tests and for the demo's summary. */

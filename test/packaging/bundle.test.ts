@@ -1,0 +1,30 @@
+/**
+ * `npm run build` produces one file that runs with plain node, away from node_modules:
+ * copied alone into an empty folder, it still runs the demo and validates configs.
+ */
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const root = join(import.meta.dirname, '..', '..');
+
+describe('bundled build', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'memresize-bundle-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('builds a self-contained dist/memresize.mjs that runs without node_modules', () => {
+    const build = spawnSync(process.execPath, [join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs'), join(root, 'scripts', 'build.ts')], { cwd: root, encoding: 'utf8', timeout: 120_000 });
+    expect(build.status, build.stderr).toBe(0);
+    const bundle = join(dir, 'memresize.mjs');
+    copyFileSync(join(root, 'dist', 'memresize.mjs'), bundle);
+    console.log(`bundle size: ${(statSync(bundle).size / 2 ** 20).toFixed(1)} MiB`);
+    const help = spawnSync(process.execPath, [bundle, '--help'], { cwd: dir, encoding: 'utf8', timeout: 30_000 });
+    expect(help.status, help.stderr).toBe(0);
+    expect(help.stdout).toContain('check-config');
+    const demo = spawnSync(process.execPath, [bundle, 'demo'], { cwd: dir, encoding: 'utf8', timeout: 30_000 });
+    expect(demo.status, demo.stderr).toBe(0);
+    expect(demo.stdout).toContain('(5/5)');
+  }, 180_000);
+});
