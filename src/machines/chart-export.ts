@@ -55,7 +55,7 @@ export function chartEdges(machine: AnyStateMachine): ChartEdge[] {
     edges.push({
       n: edges.length + 1,
       source: t.source,
-      targets: t.target ?? [],
+      targets: [...(t.target ?? [])],
       event: eventLabel(t.eventType),
       guard: guardName(t.guard as GuardLike),
       actions: t.actions.map(actionName),
