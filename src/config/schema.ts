@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { bytes, GiB, MiB, millis } from './units.ts';
 import { SignalsSchema } from './signals.ts';
+import { MemorySchema } from './memory.ts';
 import { LinkSchema } from './link.ts';
 
 export const LogSchema = z
@@ -72,6 +73,7 @@ export const GuestConfigSchema = z
     timing: TimingSchema,
     policy: PolicySchema,
     signals: SignalsSchema,
+    memory: MemorySchema,
     link: LinkSchema,
   })
   .strict()

@@ -1,0 +1,71 @@
+import { Option, type Command } from 'commander';
+import { GuestConfigSchema, defaultGuestConfig, type GuestConfig, type LogConfig } from '../../config/schema.ts';
+import { parseSize } from '../../config/units.ts';
+import { loadConfigFile } from '../../config/load.ts';
+import { makeLogger } from '../../io/log.ts';
+import { startGuest } from '../../daemon/guest.ts';
+
+interface GuestFlags {
+  config?: string;
+  dryRun?: boolean;
+  logLevel?: LogConfig['level'];
+  dryRunMin: string;
+  dryRunMax: string;
+  dryRunBlock: string;
+  durationMs?: string;
+}
+
+function size(text: string, flag: string): number {
+  const v = parseSize(text);
+  if (v === undefined) throw new Error(`${flag}: not a size: ${text}`);
+  return v;
+}
+
+export function registerGuest(program: Command, setExit: (code: number) => void): Command {
+  return program
+    .command('guest')
+    .description('Run the guest daemon: watch PSI, meminfo and memory blocks, ask the host to grow/shrink the VM.')
+    .option('--config <file>', 'guest config file (YAML or JSON)')
+    .option('--dry-run', 'replace the host link by a logger: show the requests it would send, change nothing')
+    .addOption(new Option('--log-level <level>', 'lowest level logged').choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']))
+    .option('--dry-run-min <size>', 'dry run: VM minimum the fake welcome announces (device bytes)', '0')
+    .option('--dry-run-max <size>', 'dry run: VM maximum the fake welcome announces', '4GiB')
+    .option('--dry-run-block <size>', 'dry run: device block size the fake welcome announces', '2MiB')
+    .option('--duration-ms <ms>', 'stop after this long (benchmarks); default: until SIGINT/SIGTERM')
+    .action(async (flags: GuestFlags) => {
+      let config: GuestConfig = defaultGuestConfig();
+      if (flags.config) {
+        const res = await loadConfigFile(GuestConfigSchema, flags.config);
+        if (!res.ok) {
+          process.stderr.write(`${flags.config}: invalid guest config\n${res.errors}\n`);
+          setExit(2);
+          return;
+        }
+        config = res.config;
+      }
+      const log = makeLogger({ ...config.log, level: flags.logLevel ?? config.log.level });
+      let running;
+      try {
+        running = await startGuest({
+          config,
+          log,
+          dryRun: flags.dryRun
+            ? { minBytes: size(flags.dryRunMin, '--dry-run-min'), maxBytes: size(flags.dryRunMax, '--dry-run-max'), blockBytes: size(flags.dryRunBlock, '--dry-run-block') }
+            : undefined,
+        });
+      } catch (err) {
+        log.fatal({ component: 'daemon', err }, 'startup failed');
+        process.stderr.write(`memresize guest: cannot start: ${(err as Error).message}${flags.dryRun ? '' : ' (use --dry-run to watch without a host)'}\n`);
+        setExit(1);
+        return;
+      }
+      await new Promise<void>((resolve) => {
+        const done = () => resolve();
+        process.once('SIGINT', done);
+        process.once('SIGTERM', done);
+        if (flags.durationMs) setTimeout(done, Number(flags.durationMs)).unref();
+      });
+      await running.stop();
+      log.info({ component: 'daemon' }, 'guest daemon stopped');
+    });
+}

@@ -1,0 +1,467 @@
+/**
+ * The host agent's core: per-VM state, grant decisions, idempotent retries, rate limits and
+ * flood handling. Transport-independent and time-injected: a channel (socket, test, the
+ * simulator) attaches a session for a VM and feeds it bytes or decoded messages; replies go
+ * to the sink it gave. The VM is whoever the channel belongs to; nothing in a message can
+ * claim another VM's identity.
+ */
+import type { HostConfig, VmConfig } from '../config/host.ts';
+import type { Logger } from '../io/log.ts';
+import { alignDown, alignUp } from '../policy/align.ts';
+import { realClock, type Clock } from '../protocol/clock.ts';
+import { countError, decodeMessage, LineDecoder, newCounters, type ProtocolCounters } from '../protocol/codec.ts';
+import { IdempotencyCache } from '../protocol/idempotency.ts';
+import {
+  GUEST_TYPES,
+  GuestMessageSchema,
+  negotiateVersion,
+  type Ack,
+  type Done,
+  type GuestMessage,
+  type HostMessage,
+  type Resize,
+} from '../protocol/messages.ts';
+import type { DeviceState, ResizeAdapter, ResizeResult } from './adapter.ts';
+import { decideGrant, shareOf } from './grant.ts';
+import { TokenBucket, WindowCounter } from './rate.ts';
+
+export interface AgentMetrics {
+  request(vm: string, outcome: string): void;
+  grantLatency(vm: string, status: string, seconds: number): void;
+  protocolError(vm: string, code: string): void;
+  disconnect(vm: string, reason: string): void;
+  vmSizes(vm: string, sizes: { requested: number; plugged: number; min: number; max: number }): void;
+  budget(budgetBytes: number, holdsBytes: number): void;
+}
+
+export interface GuestSink {
+  send(msg: HostMessage): void;
+  /** Drop the connection (flood, version mismatch, replaced by a newer one). */
+  close(reason: string): void;
+}
+
+export interface Session {
+  readonly vm: string;
+  readonly counters: ProtocolCounters;
+  /** Raw bytes from the channel (framing, validation, flood checks). */
+  receive(chunk: Buffer): void;
+  /** An already decoded message (the simulator skips the byte layer). */
+  handle(msg: GuestMessage): void;
+  detach(reason?: string): void;
+}
+
+export interface VmStatus {
+  name: string;
+  connected: boolean;
+  requestedBytes: number;
+  pluggedBytes: number | null;
+  holdsBytes: number;
+  minBytes: number;
+  maxBytes: number;
+  available: boolean;
+}
+
+export interface HostAgent {
+  attach(vm: string, sink: GuestSink): Session;
+  status(): VmStatus[];
+  /** Sum over VMs of max(requested, plugged): never above budgetBytes through a grant. */
+  holdsBytes(): number;
+  setLimits(vm: string, limits: { minBytes: number; maxBytes: number }): void;
+  requestReclaim(vm: string, bytes: number): string | undefined;
+  /** Deny new requests from now on (graceful stop); running resizes finish. */
+  shutdown(): void;
+  readonly budgetBytes: number;
+}
+
+/** What the agent needs of a VM's config: channels and adapters are wired outside it. */
+export type AgentVmConfig = Pick<VmConfig, 'name' | 'minBytes' | 'maxBytes' | 'weight' | 'maxStepBytes' | 'requestsPerSec' | 'burst'>;
+
+export interface HostAgentDeps {
+  /** A parsed HostConfig fits; a simulator can pass HostDefaultsSchema.parse({}) and bare VMs. */
+  config: Pick<HostConfig, 'budgetBytes' | 'defaults'> & { vms: readonly AgentVmConfig[] };
+  adapters: Record<string, ResizeAdapter>;
+  log: Logger;
+  clock?: Clock;
+  metrics?: AgentMetrics;
+}
+
+interface Answer {
+  ack: Ack;
+  done?: Done;
+}
+
+interface VmRuntime {
+  cfg: AgentVmConfig;
+  adapter: ResizeAdapter;
+  minBytes: number;
+  maxBytes: number;
+  maxStepBytes: number;
+  /** What the agent last set as the device's requested size. */
+  requestedBytes: number;
+  session: SessionImpl | null;
+  answers: IdempotencyCache<Answer>;
+  requests: TokenBucket;
+  violations: WindowCounter;
+  opSeq: number;
+  reclaimSeq: number;
+  /** Cached max(requested, plugged) and max(0, share - holds), kept in the running sums. */
+  holds: number;
+  protectedTerm: number;
+}
+
+interface SessionImpl extends Session {
+  helloDone: boolean;
+  helloPending: boolean;
+  sink: GuestSink;
+  closed: boolean;
+  guestErrors: number;
+}
+
+export function createHostAgent(deps: HostAgentDeps): HostAgent {
+  const { config, adapters, metrics } = deps;
+  const clock = deps.clock ?? realClock;
+  const log = deps.log.child({ component: 'host-agent' });
+  const d = config.defaults;
+  let shuttingDown = false;
+  const vms = new Map<string, VmRuntime>();
+
+  for (const cfg of config.vms) {
+    const adapter = adapters[cfg.name];
+    if (!adapter) throw new Error(`host agent: no adapter for VM ${cfg.name}`);
+    const vm: VmRuntime = {
+      cfg,
+      adapter,
+      minBytes: cfg.minBytes,
+      maxBytes: cfg.maxBytes,
+      maxStepBytes: cfg.maxStepBytes ?? d.maxStepBytes,
+      requestedBytes: adapter.state()?.requestedBytes ?? 0,
+      session: null,
+      answers: new IdempotencyCache<Answer>(d.idempotencyCapacity),
+      requests: new TokenBucket(cfg.requestsPerSec ?? d.requestsPerSec, cfg.burst ?? d.burst, clock),
+      violations: new WindowCounter(d.floodWindowMs, clock),
+      opSeq: 0,
+      reclaimSeq: 0,
+      holds: 0,
+      protectedTerm: 0,
+    };
+    vms.set(cfg.name, vm);
+    let wasUp = adapter.state() !== null;
+    adapter.onChange((state) => {
+      // A hypervisor that (re)appears is the truth about the device: adopt its requested size.
+      if (state && !wasUp) vm.requestedBytes = state.requestedBytes;
+      wasUp = state !== null;
+      if (state && vm.session?.helloPending) welcome(vm, vm.session, state);
+      refreshHolds(vm);
+      publish(vm);
+    });
+  }
+  const totalWeight = config.vms.reduce((sum, v) => sum + v.weight, 0);
+
+  const holdsOf = (vm: VmRuntime): number => Math.max(vm.requestedBytes, vm.adapter.state()?.pluggedBytes ?? 0);
+  const holdsBytes = (): number => [...vms.values()].reduce((s, v) => s + holdsOf(v), 0);
+
+  /*
+   * Running sums of every VM's holds and protected share, so a decision costs O(1) and not
+   * O(VMs): with hundreds of VMs the per-request scan dominated the agent's CPU. A VM's
+   * cached holds is refreshed when the agent grants and when its adapter reports; between
+   * reports an unplug only lowers the real value, so the cache errs on the safe side. The
+   * sums are rebuilt now and then so that float error in the shares cannot accumulate.
+   */
+  let sumHolds = 0;
+  let sumProtected = 0;
+  let refreshes = 0;
+  function refreshHolds(vm: VmRuntime): void {
+    const holds = holdsOf(vm);
+    const prot = Math.max(0, shareOf(vm.cfg.weight, vm.maxBytes, config.budgetBytes, totalWeight) - holds);
+    sumHolds += holds - vm.holds;
+    sumProtected += prot - vm.protectedTerm;
+    vm.holds = holds;
+    vm.protectedTerm = prot;
+    if (++refreshes % 1024 === 0) {
+      sumHolds = 0;
+      sumProtected = 0;
+      for (const v of vms.values()) {
+        sumHolds += v.holds;
+        sumProtected += v.protectedTerm;
+      }
+    }
+  }
+  for (const vm of vms.values()) refreshHolds(vm);
+  const boundsOf = (vm: VmRuntime, dev: DeviceState) => {
+    const lo = alignUp(vm.minBytes, dev.blockBytes);
+    return { lo, hi: Math.max(lo, alignDown(Math.min(vm.maxBytes, dev.maxBytes), dev.blockBytes)) };
+  };
+
+  function publish(vm: VmRuntime): void {
+    if (!metrics) return;
+    const dev = vm.adapter.state();
+    const b = dev ? boundsOf(vm, dev) : { lo: vm.minBytes, hi: vm.maxBytes };
+    metrics.vmSizes(vm.cfg.name, { requested: vm.requestedBytes, plugged: dev?.pluggedBytes ?? 0, min: b.lo, max: b.hi });
+    metrics.budget(config.budgetBytes, sumHolds);
+  }
+
+  function send(s: SessionImpl, msg: HostMessage): void {
+    if (!s.closed) s.sink.send(msg);
+  }
+
+  function welcome(vm: VmRuntime, s: SessionImpl, dev: DeviceState): void {
+    const b = boundsOf(vm, dev);
+    s.helloPending = false;
+    s.helloDone = true;
+    send(s, { type: 'welcome', version: 1, minBytes: b.lo, maxBytes: b.hi, blockBytes: dev.blockBytes, requestedBytes: vm.requestedBytes, pluggedBytes: dev.pluggedBytes });
+  }
+
+  function violation(vm: VmRuntime, s: SessionImpl, what: string): void {
+    const n = vm.violations.add();
+    if (n < d.floodLimit) return;
+    log.warn({ vm: vm.cfg.name, violations: n, windowMs: d.floodWindowMs, last: what }, 'flood: disconnecting VM');
+    send(s, { type: 'error', code: 'flood', message: `${n} violations in ${d.floodWindowMs} ms; disconnecting` });
+    s.detach('flood');
+  }
+
+  function replyAnswer(s: SessionImpl, a: Answer): void {
+    send(s, a.ack);
+    if (a.done) send(s, a.done);
+  }
+
+  function handleResize(vm: VmRuntime, s: SessionImpl, msg: Resize): void {
+    const name = vm.cfg.name;
+    const known = vm.answers.get(msg.id);
+    if (known) {
+      // Idempotent retry: the same answer, nothing applied again.
+      log.debug({ vm: name, requestId: msg.id, outcome: known.ack.outcome }, 'retry answered from cache');
+      replyAnswer(s, known);
+      return;
+    }
+    const busy = (reason: string, retryAfterMs: number) => {
+      metrics?.request(name, 'busy');
+      log.info({ vm: name, requestId: msg.id, outcome: 'busy', reason, retryAfterMs }, 'decision');
+      send(s, { type: 'ack', id: msg.id, outcome: 'busy', grantedBytes: vm.requestedBytes, reason, retryAfterMs });
+    };
+    if (shuttingDown) {
+      const ack: Ack = { type: 'ack', id: msg.id, outcome: 'denied', grantedBytes: vm.requestedBytes, reason: 'shutting-down' };
+      vm.answers.set(msg.id, { ack });
+      log.info({ vm: name, requestId: msg.id, kind: msg.kind, target: msg.targetBytes, outcome: 'denied', reason: 'shutting-down', rule: 'shutdown' }, 'decision');
+      metrics?.request(name, 'denied');
+      send(s, ack);
+      return;
+    }
+    const dev = vm.adapter.state();
+    if (!dev) return busy('hypervisor-unavailable', d.busyRetryAfterMs);
+    const waitMs = vm.requests.take();
+    if (waitMs > 0) {
+      busy('rate-limited', waitMs);
+      violation(vm, s, 'rate');
+      return;
+    }
+    const b = boundsOf(vm, dev);
+    refreshHolds(vm);
+    const others = { holdsBytes: sumHolds - vm.holds, protectedBytes: Math.max(0, sumProtected - vm.protectedTerm), weight: totalWeight - vm.cfg.weight };
+    const decision = decideGrant({
+      kind: msg.kind,
+      targetBytes: msg.targetBytes,
+      minBytes: b.lo,
+      maxBytes: b.hi,
+      blockBytes: dev.blockBytes,
+      maxStepBytes: vm.maxStepBytes,
+      requestedBytes: vm.requestedBytes,
+      pluggedBytes: dev.pluggedBytes,
+      weight: vm.cfg.weight,
+      budgetBytes: config.budgetBytes,
+      others,
+    });
+    log.info(
+      {
+        vm: name,
+        requestId: msg.id,
+        kind: msg.kind,
+        target: msg.targetBytes,
+        requested: vm.requestedBytes,
+        plugged: dev.pluggedBytes,
+        min: b.lo,
+        max: b.hi,
+        budget: config.budgetBytes,
+        othersHold: others.holdsBytes,
+        share: decision.shareBytes,
+        ceiling: decision.ceilingBytes,
+        outcome: decision.outcome,
+        granted: decision.grantedBytes,
+        reason: decision.reason,
+        rule: decision.rule,
+        why: msg.reason,
+        pressure: msg.pressure,
+      },
+      'decision',
+    );
+    metrics?.request(name, decision.outcome);
+    const ack: Ack = { type: 'ack', id: msg.id, outcome: decision.outcome, grantedBytes: decision.grantedBytes };
+    if (decision.reason) ack.reason = decision.reason;
+    const answer: Answer = { ack };
+    vm.answers.set(msg.id, answer);
+    send(s, ack);
+    if (decision.outcome === 'denied') return;
+    vm.requestedBytes = decision.grantedBytes;
+    refreshHolds(vm);
+    publish(vm);
+    const seq = ++vm.opSeq;
+    const startedAt = clock.now();
+    const onResult = (res: ResizeResult) => {
+      answer.done = { type: 'done', id: msg.id, status: res.status, pluggedBytes: res.pluggedBytes };
+      if (seq === vm.opSeq) {
+        metrics?.grantLatency(name, res.status, (clock.now() - startedAt) / 1000);
+      }
+      log.info({ vm: name, requestId: msg.id, status: res.status, plugged: res.pluggedBytes, target: decision.grantedBytes, superseded: res.superseded, error: res.error, ms: clock.now() - startedAt }, 'resize done');
+      // The guest may be on a new connection by now; it ignores dones of ids it dropped.
+      if (vm.session) send(vm.session, answer.done);
+      refreshHolds(vm);
+      publish(vm);
+    };
+    if (vm.adapter.resizeWithCallback) vm.adapter.resizeWithCallback(decision.grantedBytes, onResult);
+    else void vm.adapter.resize(decision.grantedBytes).then(onResult);
+  }
+
+  function handleMessage(vm: VmRuntime, s: SessionImpl, msg: GuestMessage): void {
+    switch (msg.type) {
+      case 'hello': {
+        const version = negotiateVersion(msg.versions);
+        if (version === undefined) {
+          send(s, { type: 'error', code: 'version', message: `no common protocol version (host speaks 1, guest offered ${msg.versions.join(',')})` });
+          s.detach('version');
+          return;
+        }
+        log.info({ vm: vm.cfg.name, idPrefix: msg.idPrefix, software: msg.software, version }, 'hello');
+        const dev = vm.adapter.state();
+        if (dev) welcome(vm, s, dev);
+        else s.helloPending = true;
+        return;
+      }
+      case 'ping':
+        send(s, msg.id === undefined ? { type: 'pong' } : { type: 'pong', id: msg.id });
+        return;
+      case 'pong':
+        return;
+      case 'error': {
+        // A guest could fill the host's logs with errors: warn once per session, then debug.
+        const level = s.guestErrors++ === 0 ? 'warn' : 'debug';
+        log[level]({ vm: vm.cfg.name, code: msg.code, peerMessage: msg.message, ref: msg.ref, count: s.guestErrors }, 'guest reported a protocol error');
+        return;
+      }
+      case 'reclaim-reply':
+        log.info({ vm: vm.cfg.name, reclaimId: msg.id, accepted: msg.accepted, bytes: msg.bytes, reason: msg.reason }, 'reclaim reply');
+        return;
+      case 'resize':
+        if (!s.helloDone) {
+          send(s, { type: 'error', code: 'handshake-required', message: 'send hello first', ref: msg.id });
+          violation(vm, s, 'handshake');
+          return;
+        }
+        handleResize(vm, s, msg);
+        return;
+    }
+  }
+
+  function attach(name: string, sink: GuestSink): Session {
+    const vm = vms.get(name);
+    if (!vm) throw new Error(`host agent: unknown VM ${name}`);
+    if (vm.session) vm.session.detach('replaced by a new connection');
+    const decoder = new LineDecoder();
+    const counters = newCounters();
+    const lines = new TokenBucket(d.linesPerSec, d.linesPerSec * 2, clock);
+    const s: SessionImpl = {
+      vm: name,
+      counters,
+      sink,
+      helloDone: false,
+      helloPending: false,
+      closed: false,
+      guestErrors: 0,
+      receive(chunk) {
+        for (const frame of decoder.push(chunk)) {
+          if (s.closed) return;
+          counters.lines++;
+          if (lines.take() > 0) {
+            violation(vm, s, 'lines');
+            continue;
+          }
+          if (!frame.ok) {
+            countError(counters, frame.code);
+            metrics?.protocolError(name, frame.code);
+            send(s, { type: 'error', code: frame.code, message: `line of ${frame.bytes} bytes exceeds the limit` });
+            violation(vm, s, frame.code);
+            continue;
+          }
+          const res = decodeMessage(GuestMessageSchema, GUEST_TYPES, frame.text);
+          if (!res.ok) {
+            countError(counters, res.code);
+            metrics?.protocolError(name, res.code);
+            log.debug({ vm: name, code: res.code, detail: res.message }, 'protocol error');
+            send(s, res.ref ? { type: 'error', code: res.code, message: res.message, ref: res.ref } : { type: 'error', code: res.code, message: res.message });
+            violation(vm, s, res.code);
+            continue;
+          }
+          handleMessage(vm, s, res.message);
+        }
+      },
+      handle(msg) {
+        if (!s.closed) handleMessage(vm, s, msg);
+      },
+      detach(reason = 'closed') {
+        if (s.closed) return;
+        s.closed = true;
+        if (vm.session === s) vm.session = null;
+        metrics?.disconnect(name, reason);
+        log.info({ vm: name, reason, counters }, 'guest detached');
+        sink.close(reason);
+      },
+    };
+    vm.session = s;
+    log.info({ vm: name }, 'guest attached');
+    return s;
+  }
+
+  return {
+    budgetBytes: config.budgetBytes,
+    attach,
+    holdsBytes,
+    status: () =>
+      [...vms.values()].map((vm) => {
+        const dev = vm.adapter.state();
+        const b = dev ? boundsOf(vm, dev) : { lo: vm.minBytes, hi: vm.maxBytes };
+        return {
+          name: vm.cfg.name,
+          connected: vm.session !== null,
+          requestedBytes: vm.requestedBytes,
+          pluggedBytes: dev?.pluggedBytes ?? null,
+          holdsBytes: holdsOf(vm),
+          minBytes: b.lo,
+          maxBytes: b.hi,
+          available: dev !== null,
+        };
+      }),
+    setLimits(name, limits) {
+      const vm = vms.get(name);
+      if (!vm) throw new Error(`host agent: unknown VM ${name}`);
+      vm.minBytes = limits.minBytes;
+      vm.maxBytes = limits.maxBytes;
+      refreshHolds(vm);
+      const dev = vm.adapter.state();
+      log.info({ vm: name, ...limits }, 'limits changed');
+      if (vm.session?.helloDone && dev) {
+        const b = boundsOf(vm, dev);
+        send(vm.session, { type: 'limits', minBytes: b.lo, maxBytes: b.hi });
+      }
+      publish(vm);
+    },
+    requestReclaim(name, bytes) {
+      const vm = vms.get(name);
+      if (!vm?.session?.helloDone) return undefined;
+      const id = `reclaim-${++vm.reclaimSeq}`;
+      log.info({ vm: name, reclaimId: id, bytes }, 'reclaim asked');
+      send(vm.session, { type: 'reclaim', id, bytes });
+      return id;
+    },
+    shutdown() {
+      shuttingDown = true;
+    },
+  };
+}

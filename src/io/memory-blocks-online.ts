@@ -1,0 +1,87 @@
+/**
+ * Onlining hot-plugged memory blocks that the kernel left offline (auto_online_blocks =
+ * offline and no udev rule). Where a block goes decides what the memory can later do:
+ *   ZONE_MOVABLE  only movable (user) pages: unplug can migrate them away, but kernel
+ *                 allocations cannot use it (a guest whose boot memory is full of anon
+ *                 pages was OOM-killed here despite 1.8 GB of MOVABLE memory added);
+ *   kernel zone   (Normal) any allocation: survives, but unmovable pages pin it and
+ *                 unplug fails.
+ * auto-movable does what the kernel's memory_hotplug.online_policy=auto-movable does:
+ * MOVABLE while it stays within `ratio` percent of the kernel-zone memory, else Normal.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { summarizeBlocks, type MemoryBlocksSnapshot } from './memory-blocks.ts';
+
+export type OnlineMode = 'auto-movable' | 'movable' | 'kernel' | 'none';
+export type OnlineWrite = 'online_movable' | 'online_kernel';
+
+export interface OnlineStep {
+  index: number;
+  write: OnlineWrite;
+}
+
+/**
+ * Which blocks to online, into which zone. Pure. `eligible` are the offline blocks the
+ * daemon may touch (new since start, or all of them when a virtio-mem device exists):
+ * a block an administrator took offline on purpose stays offline.
+ */
+export function planOnlining(snap: MemoryBlocksSnapshot, mode: OnlineMode, ratioPercent: number, eligible: (index: number) => boolean): OnlineStep[] {
+  if (mode === 'none' || snap.autoOnline === null || snap.autoOnline !== 'offline') return [];
+  const sum = summarizeBlocks(snap);
+  let movable = sum.onlineMovable;
+  const kernel = sum.onlineKernel;
+  const steps: OnlineStep[] = [];
+  for (const b of snap.blocks) {
+    if (b.state !== 'offline' || !eligible(b.index)) continue;
+    const canMovable = b.zones.includes('Movable');
+    const canKernel = b.zones.some((z) => z !== 'Movable' && z !== 'none');
+    let write: OnlineWrite;
+    if (mode === 'movable') write = 'online_movable';
+    else if (mode === 'kernel') write = 'online_kernel';
+    else write = (movable + 1) * 100 <= ratioPercent * kernel ? 'online_movable' : 'online_kernel';
+    // valid_zones tells what the kernel will accept for this block: follow it over the mode.
+    if (write === 'online_movable' && !canMovable && canKernel) write = 'online_kernel';
+    if (write === 'online_kernel' && !canKernel && canMovable) write = 'online_movable';
+    if (write === 'online_movable') movable++;
+    steps.push({ index: b.index, write });
+  }
+  return steps;
+}
+
+export interface OnlineResult {
+  index: number;
+  write: OnlineWrite;
+  ok: boolean;
+  error?: string;
+}
+
+export type WriteText = (path: string, text: string) => void;
+
+/** Writes each step to memoryN/state. A refused write is a result, not a throw. */
+export function applyOnlining(steps: OnlineStep[], sysRoot = '/sys', write: WriteText = (p, t) => writeFileSync(p, t)): OnlineResult[] {
+  return steps.map((s) => {
+    const path = join(sysRoot, 'devices/system/memory', `memory${s.index}`, 'state');
+    try {
+      write(path, s.write);
+      return { ...s, ok: true };
+    } catch (err) {
+      return { ...s, ok: false, error: `${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` };
+    }
+  });
+}
+
+/**
+ * Tracks which offline blocks the daemon may online across snapshots: the first snapshot
+ * sets the baseline; blocks that appear later are hot-plugged and eligible.
+ */
+export function makeEligibility(): (snap: MemoryBlocksSnapshot) => (index: number) => boolean {
+  let known: Set<number> | null = null;
+  return (snap) => {
+    const startAll = known === null && snap.virtioMem.length > 0;
+    const before = known;
+    known = new Set(snap.blocks.map((b) => b.index));
+    if (before === null) return () => startAll;
+    return (i) => !before.has(i) || startAll;
+  };
+}

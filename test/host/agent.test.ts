@@ -1,0 +1,157 @@
+import { describe, expect, it } from 'vitest';
+import { GiB, MiB } from '../../src/config/units.ts';
+import { line, makeHarness, settle } from './helpers.ts';
+
+const hello = { type: 'hello', versions: [1], idPrefix: 'g' };
+const grow = (id: string, targetBytes: number) => ({ type: 'resize', id, kind: 'grow', targetBytes, reason: 'psi-some' });
+
+describe('host agent', () => {
+  it('welcomes a guest with its bounds and the device state, then grants and reports done', async () => {
+    const h = makeHarness([{ name: 'vm1', minBytes: 0, maxBytes: 2 * GiB }], 8 * GiB);
+    const g = h.connect('vm1');
+    g.session.receive(line(hello));
+    expect(g.sent[0]).toEqual({ type: 'welcome', version: 1, minBytes: 0, maxBytes: 2 * GiB, blockBytes: 2 * MiB, requestedBytes: 0, pluggedBytes: 0 });
+    g.session.receive(line(grow('g-1', 256 * MiB)));
+    expect(g.sent[1]).toEqual({ type: 'ack', id: 'g-1', outcome: 'granted', grantedBytes: 256 * MiB });
+    h.clock.increment(1000);
+    await settle();
+    expect(g.sent[2]).toEqual({ type: 'done', id: 'g-1', status: 'complete', pluggedBytes: 256 * MiB });
+  });
+
+  it('answers a retried id with the same ack and done, without touching the device again', async () => {
+    const h = makeHarness([{ name: 'vm1', maxBytes: 2 * GiB }], 8 * GiB);
+    const g = h.connect('vm1');
+    g.session.receive(line(hello));
+    g.session.receive(line(grow('g-1', 256 * MiB)));
+    h.clock.increment(1000);
+    await settle();
+    g.session.receive(line(grow('g-2', 512 * MiB)));
+    h.clock.increment(1000);
+    await settle();
+    g.sent.length = 0;
+    g.session.receive(line(grow('g-1', 256 * MiB)));
+    expect(g.sent).toEqual([
+      { type: 'ack', id: 'g-1', outcome: 'granted', grantedBytes: 256 * MiB },
+      { type: 'done', id: 'g-1', status: 'complete', pluggedBytes: 256 * MiB },
+    ]);
+    expect(h.targets.vm1).toEqual([256 * MiB, 512 * MiB]);
+    expect(h.adapters.vm1!.state()!.pluggedBytes).toBe(512 * MiB);
+  });
+
+  it('says busy over the request rate, with the time until the next token', () => {
+    const h = makeHarness([{ name: 'vm1', maxBytes: 8 * GiB, requestsPerSec: 2, burst: 1 }], 16 * GiB);
+    const g = h.connect('vm1');
+    g.session.receive(line(hello));
+    g.session.receive(line(grow('g-1', 128 * MiB)));
+    g.session.receive(line(grow('g-2', 256 * MiB)));
+    expect(g.sent[2]).toMatchObject({ type: 'ack', id: 'g-2', outcome: 'busy', reason: 'rate-limited', retryAfterMs: 500 });
+    h.clock.increment(500);
+    g.session.receive(line(grow('g-2', 256 * MiB)));
+    // g-1's done arrived meanwhile, at the virtual time the fake device finished.
+    expect(g.sent[3]).toMatchObject({ type: 'done', id: 'g-1', status: 'complete' });
+    expect(g.sent[4]).toMatchObject({ type: 'ack', id: 'g-2', outcome: 'granted' });
+  });
+
+  it('says busy while the hypervisor is unreachable, and welcomes a waiting guest once it is back', () => {
+    const h = makeHarness([{ name: 'vm1', maxBytes: 2 * GiB }], 8 * GiB);
+    h.adapters.vm1!.setAvailable(false);
+    const g = h.connect('vm1');
+    g.session.receive(line(hello));
+    expect(g.sent).toEqual([]);
+    h.adapters.vm1!.setAvailable(true);
+    expect(g.sent[0]).toMatchObject({ type: 'welcome' });
+    h.adapters.vm1!.setAvailable(false);
+    g.session.receive(line(grow('g-1', 128 * MiB)));
+    expect(g.sent[1]).toMatchObject({ outcome: 'busy', reason: 'hypervisor-unavailable', retryAfterMs: 1000 });
+  });
+
+  it('replies to garbage with an error and keeps serving; a flood disconnects that VM alone', () => {
+    const h = makeHarness([{ name: 'a', maxBytes: 2 * GiB }, { name: 'b', maxBytes: 2 * GiB }], 8 * GiB, { floodLimit: 5 });
+    const a = h.connect('a');
+    const b = h.connect('b');
+    a.session.receive(Buffer.from('not json\n'));
+    expect(a.sent[0]).toMatchObject({ type: 'error', code: 'invalid-json' });
+    a.session.receive(Buffer.from(`${'x'.repeat(70_000)}\n`));
+    expect(a.sent[1]).toMatchObject({ type: 'error', code: 'line-too-long' });
+    a.session.receive(line({ type: 'resize', id: 'a-1', kind: 'grow', targetBytes: 1, reason: 'x' }));
+    expect(a.sent[2]).toMatchObject({ type: 'error', code: 'handshake-required', ref: 'a-1' });
+    expect(a.closed).toBeNull();
+    a.session.receive(Buffer.from('{"type":"nope"}\n{"type":"resize"}\n'));
+    expect(a.closed).toBe('flood');
+    expect(a.sent.at(-1)).toMatchObject({ type: 'error', code: 'flood' });
+    expect(a.session.counters).toMatchObject({ invalidJson: 1, lineTooLong: 1, unknownType: 1, schema: 1 });
+    b.session.receive(line(hello));
+    b.session.receive(line(grow('b-1', 128 * MiB)));
+    expect(b.sent[1]).toMatchObject({ type: 'ack', outcome: 'granted' });
+  });
+
+  it('refuses a guest without a common protocol version', () => {
+    const h = makeHarness([{ name: 'vm1', maxBytes: 2 * GiB }], 8 * GiB);
+    const g = h.connect('vm1');
+    g.session.receive(line({ type: 'hello', versions: [9] }));
+    expect(g.sent[0]).toMatchObject({ type: 'error', code: 'version' });
+    expect(g.closed).toBe('version');
+  });
+
+  it('tells a connected guest about new limits and asks it to give memory back', () => {
+    const h = makeHarness([{ name: 'vm1', maxBytes: 2 * GiB }], 8 * GiB);
+    const g = h.connect('vm1');
+    g.session.receive(line(hello));
+    h.agent.setLimits('vm1', { minBytes: 0, maxBytes: GiB });
+    expect(g.sent[1]).toEqual({ type: 'limits', minBytes: 0, maxBytes: GiB });
+    const id = h.agent.requestReclaim('vm1', 256 * MiB);
+    expect(g.sent[2]).toEqual({ type: 'reclaim', id, bytes: 256 * MiB });
+  });
+
+  it('reports a partial unplug with the size the device really reached', async () => {
+    const h = makeHarness([{ name: 'vm1', maxBytes: 2 * GiB, fake: { unplugShare: 0.5 } }], 8 * GiB);
+    const g = h.connect('vm1');
+    g.session.receive(line(hello));
+    g.session.receive(line(grow('g-1', GiB)));
+    h.clock.increment(1000);
+    await settle();
+    g.session.receive(line({ type: 'resize', id: 'g-2', kind: 'shrink', targetBytes: 0, reason: 'relaxed' }));
+    h.clock.increment(5000);
+    await settle();
+    expect(g.sent.at(-1)).toEqual({ type: 'done', id: 'g-2', status: 'partial', pluggedBytes: 512 * MiB });
+  });
+
+  it('logs every decision with its inputs and rule', () => {
+    const h = makeHarness([{ name: 'vm1', maxBytes: GiB }], 8 * GiB, {}, 'info');
+    const g = h.connect('vm1');
+    g.session.receive(line(hello));
+    g.session.receive(line(grow('g-1', 2 * GiB)));
+    const d = h.lines.find((l) => l.msg === 'decision');
+    expect(d).toMatchObject({ vm: 'vm1', requestId: 'g-1', target: 2 * GiB, requested: 0, plugged: 0, min: 0, max: GiB, budget: 8 * GiB, outcome: 'partial', granted: GiB, reason: 'at-max', rule: 'bounds' });
+  });
+});
+
+describe('host agent in virtual time (as the simulator runs it)', () => {
+  it('runs from bare VM configs and delivers done at the virtual time the device finished, synchronously', async () => {
+    const { SimulatedClock } = await import('xstate');
+    const { HostDefaultsSchema, FakeAdapterSchema } = await import('../../src/config/host.ts');
+    const { createHostAgent } = await import('../../src/host/agent.ts');
+    const { makeFakeAdapter } = await import('../../src/host/fake-adapter.ts');
+    const { makeMemoryLogger } = await import('../../src/io/log.ts');
+    const clock = new SimulatedClock();
+    const adapter = makeFakeAdapter(FakeAdapterSchema.parse({ kind: 'fake', latencyMs: 5, plugBytesPerSec: GiB }), clock);
+    const agent = createHostAgent({
+      config: { budgetBytes: 4 * GiB, defaults: HostDefaultsSchema.parse({}), vms: [{ name: 'sim1', minBytes: 0, maxBytes: 2 * GiB, weight: 1 }] },
+      adapters: { sim1: adapter },
+      clock,
+      log: makeMemoryLogger({ level: 'silent' }).log,
+    });
+    const sent: { at: number; msg: unknown }[] = [];
+    const session = agent.attach('sim1', { send: (msg) => sent.push({ at: clock.now(), msg }), close: () => {} });
+    session.handle({ type: 'hello', versions: [1] });
+    session.handle({ type: 'resize', id: 's-1', kind: 'grow', targetBytes: 256 * MiB, reason: 'sim' });
+    // xstate's SimulatedClock moves `now` to the end of an increment before firing timers,
+    // so step it in 1 ms ticks. No await: the fake adapter reports from its timer.
+    for (let t = 0; t < 1000; t++) clock.increment(1);
+    expect(sent.map((s) => [s.at, (s.msg as { type: string }).type])).toEqual([
+      [0, 'welcome'],
+      [0, 'ack'],
+      [255, 'done'],
+    ]);
+  });
+});

@@ -1,0 +1,85 @@
+import { map } from 'rxjs';
+import { TestScheduler } from 'rxjs/testing';
+import { describe, expect, it } from 'vitest';
+import type { PsiReading } from '../../src/io/psi.ts';
+import { pressureEvents, stallRate } from '../../src/signals/pressure.ts';
+import { modeAvgs, modePolling, pressure } from './helpers.ts';
+
+const cfg = { psiPollThresholdPercent: 5, psiFullSeverityPercent: 10, psiDebounceMs: 1000 };
+
+function scheduler() {
+  return new TestScheduler((a, b) => expect(a).toEqual(b));
+}
+
+/** Readings stamped with virtual time at emission. */
+function stamped(ts: TestScheduler, make: (atMs: number) => PsiReading) {
+  return map((_: unknown) => make(ts.now()));
+}
+
+describe('stall rate', () => {
+  it('is the total delta over the span, floored to the trigger window', () => {
+    const a = { atMs: 0, pressure: pressure(0) };
+    expect(stallRate(a, { atMs: 1000, pressure: pressure(100_000, 20_000) })).toEqual({ somePercent: 10, fullPercent: 2 });
+    // 100 ms stall observed 100 ms after the last read: within a 2 s window that is 5 %, not 100 %.
+    expect(stallRate(a, { atMs: 100, pressure: pressure(100_000) }, 2_000_000).somePercent).toBe(5);
+  });
+});
+
+describe('psi.pressure', () => {
+  it('turns every trigger into pressure with the measured stall and severity', () => {
+    const ts = scheduler();
+    ts.run(({ hot, expectObservable }) => {
+      const psi$ = hot<PsiReading>('a b 1997ms c 3999ms d', {
+        a: modeAvgs,
+        b: { type: 'psi.sample', atMs: 0, pressure: pressure(0) },
+        c: { type: 'psi.trigger', atMs: 2000, pressure: pressure(600_000, 300_000) },
+        d: { type: 'psi.trigger', atMs: 6000, pressure: pressure(700_000, 300_000) },
+      });
+      expectObservable(pressureEvents(psi$, cfg, ts)).toBe('1999ms c 3999ms d', {
+        // 600 ms of 2 s stalled (30 %), 300 ms full (15 %: severe).
+        c: { type: 'psi.pressure', severity: 'full', stallPercent: 30 },
+        // Only 100 ms more over 4 s: 2.5 %, but a trigger means at least threshold/window = 5 %.
+        d: { type: 'psi.pressure', severity: 'some', stallPercent: 5 },
+      });
+    });
+  });
+
+  it('still reports a trigger whose follow-up read failed, at the trigger floor', () => {
+    const ts = scheduler();
+    ts.run(({ hot, expectObservable }) => {
+      const psi$ = hot<PsiReading>('a 9ms c', { a: modeAvgs, c: { type: 'psi.trigger', atMs: 10, pressure: null } });
+      expectObservable(pressureEvents(psi$, cfg, ts)).toBe('10ms c', { c: { type: 'psi.pressure', severity: 'some', stallPercent: 5 } });
+    });
+  });
+
+  it('in polling mode fires only when the stall rate over an interval reaches the threshold', () => {
+    const ts = scheduler();
+    ts.run(({ hot, expectObservable }) => {
+      const psi$ = hot<PsiReading>('a b 999ms c 999ms d 999ms e', {
+        a: modePolling,
+        b: { type: 'psi.sample', atMs: 0, pressure: pressure(0) },
+        c: { type: 'psi.sample', atMs: 1000, pressure: pressure(40_000) }, // 4 %: below
+        d: { type: 'psi.sample', atMs: 2000, pressure: pressure(100_000) }, // 6 %
+        e: { type: 'psi.sample', atMs: 3000, pressure: pressure(100_000) }, // 0 %
+      });
+      expectObservable(pressureEvents(psi$, cfg, ts)).toBe('2001ms d', { d: { type: 'psi.pressure', severity: 'some', stallPercent: 6 } });
+    });
+  });
+
+  it('debounces a flapping trigger to one event per debounce interval', () => {
+    const ts = scheduler();
+    ts.run(({ hot, expectObservable }) => {
+      const trig = hot('a 99ms t 199ms t 199ms t 699ms t', { a: 'mode', t: 'trig' });
+      const psi$ = trig.pipe(stamped(ts, (atMs) => (atMs === 0 ? modeAvgs : { type: 'psi.trigger', atMs, pressure: null })));
+      expectObservable(pressureEvents(psi$, cfg, ts).pipe(map(() => 'p'))).toBe('100ms p 1099ms p');
+    });
+  });
+
+  it('ignores read errors', () => {
+    const ts = scheduler();
+    ts.run(({ hot, expectObservable }) => {
+      const psi$ = hot<PsiReading>('a b', { a: modePolling, b: { type: 'psi.error', atMs: 1, message: 'x' } });
+      expectObservable(pressureEvents(psi$, cfg, ts)).toBe('');
+    });
+  });
+});
