@@ -77,6 +77,8 @@ export function makeTransitionTracer(log: Logger, opts: TransitionTracerOptions 
     };
     opts.onRecord?.(rec);
     const quiet = from === to && QUIET_EVENTS.has(event);
+    // Samples arrive several times a second: build no line nobody will write.
+    if (quiet && !log.isLevelEnabled('debug')) return;
     const line = {
       component: 'resizer',
       from,

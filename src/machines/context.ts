@@ -42,6 +42,10 @@ export interface ResizerContext {
   /** Pressure seen while cooling; acted on when the cooldown ends. */
   pendingPressure: PressureSnapshot | null;
   cooldownMs: number;
+  /** Why the machine is cooling: pressure while cooling after a shrink means the shrink cut too deep. */
+  cooldownAfter: 'grow' | 'shrink' | 'unplug-failure' | 'deny' | 'hold' | null;
+  /** Shrinks followed by pressure (regretted), net of shrinks that held: lengthens the wait before the next one. */
+  shrinkRegrets: number;
   /** Consecutive failed or partial unplugs. */
   unplugFailures: number;
   /** Share of the computed surplus a shrink asks for: halves with each unplug failure. */
@@ -72,6 +76,8 @@ export function initialContext(input: ResizerInput): ResizerContext {
     atCeiling: false,
     pendingPressure: null,
     cooldownMs: 0,
+    cooldownAfter: null,
+    shrinkRegrets: 0,
     unplugFailures: 0,
     shrinkScale: 1,
   };

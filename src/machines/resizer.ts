@@ -88,6 +88,9 @@ export const resizerSetup = setup({
     }),
     clearPendingPressure: assign({ pendingPressure: null }),
     clearCeiling: assign({ atCeiling: false }),
+    regretShrink: assign(({ context }) => u.regretShrink(context, false)),
+    regretShrinkDuring: assign(({ context }) => u.regretShrink(context, true)),
+    settleCooldown: assign(({ context }) => u.settleCooldown(context)),
   },
   guards: {
     canGrow: ({ context }) => canGrow(context),
@@ -374,13 +377,13 @@ export const resizerMachine = resizerSetup.createMachine({
             },
             'psi.pressure': {
               target: 'awaiting-host',
-              actions: 'beginAbort',
-              description: 'Pressure during the unplug: ask the host to stop at the current size (or grow).',
+              actions: ['regretShrinkDuring', 'beginAbort'],
+              description: 'Pressure during the unplug: ask the host to stop at the current size (or grow); the shrink went too deep, so shrink less and later next time.',
             },
             'headroom.low': {
               target: 'awaiting-host',
-              actions: 'beginAbort',
-              description: 'Free memory falling during the unplug: stop at the current size (or grow).',
+              actions: ['regretShrinkDuring', 'beginAbort'],
+              description: 'Free memory falling during the unplug: stop at the current size (or grow); shrink less and later next time.',
             },
           },
           after: {
@@ -397,17 +400,21 @@ export const resizerMachine = resizerSetup.createMachine({
             'headroom.low': {
               guard: 'canGrow',
               target: 'awaiting-host',
-              actions: 'beginGrow',
-              description: 'Free memory will run out before the cooldown ends: grow now.',
+              actions: ['regretShrink', 'beginGrow'],
+              description: 'Free memory will run out before the cooldown ends: grow now (after a shrink: that shrink is regretted).',
             },
             'psi.pressure': [
               {
                 guard: and(['canGrow', 'isFullStall']),
                 target: 'awaiting-host',
-                actions: 'beginGrow',
-                description: 'Full stall (no task could run): grow now.',
+                actions: ['regretShrink', 'beginGrow'],
+                description: 'Full stall (no task could run): grow now (after a shrink: that shrink is regretted).',
               },
-              { guard: not('hasPendingPressure'), actions: 'notePendingPressure', description: 'Remember pressure; act on it when the cooldown ends.' },
+              {
+                guard: not('hasPendingPressure'),
+                actions: ['regretShrink', 'notePendingPressure'],
+                description: 'Remember pressure; act on it when the cooldown ends. Pressure right after a shrink means it cut too deep: shrink less and later next time.',
+              },
             ],
             'psi.relaxed': { actions: 'clearPendingPressure', description: 'Pressure decayed during the cooldown: forget it.' },
             'host.reclaim': reclaimTransitions,
@@ -420,7 +427,7 @@ export const resizerMachine = resizerSetup.createMachine({
                 actions: 'beginPendingGrow',
                 description: 'Pressure persisted through the cooldown (e.g. after a partial grant): grow again.',
               },
-              { target: 'idle', actions: 'clearPendingPressure', description: 'Cooldown over.' },
+              { target: 'idle', actions: 'settleCooldown', description: 'Cooldown over without pressure (after a shrink: the shrink held, so the next may ask for more again).' },
             ],
           },
         },

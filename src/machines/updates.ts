@@ -29,7 +29,8 @@ type Patch = Partial<ResizerContext>;
 
 /** Weight of the newest measurement in the grow-latency average. */
 const LATENCY_EWMA_WEIGHT = 0.3;
-const SHRINK_SCALE_RESET = 1;
+/** 2^6 x cooldownAfterShrinkMs is already past the backoff cap with the defaults. */
+const MAX_SHRINK_REGRETS = 6;
 
 export function pressureOf(event: PsiPressureEvent | HeadroomLowEvent): PressureSnapshot {
   if (event.type === 'psi.pressure') {
@@ -163,6 +164,7 @@ export function noteDenied(ctx: ResizerContext, event: HostAckEvent, atCeiling: 
     lastReason: event.reason ?? null,
     atCeiling: atCeiling || ctx.atCeiling,
     cooldownMs: ctx.timing.cooldownAfterDenyMs,
+    cooldownAfter: 'deny',
   };
 }
 
@@ -181,6 +183,7 @@ export function completeGrow(ctx: ResizerContext, partial: boolean): Patch {
     targetBytes: null,
     lastOutcome: partial ? 'partial' : ctx.lastOutcome,
     cooldownMs: ctx.timing.cooldownAfterGrowMs,
+    cooldownAfter: 'grow',
   };
 }
 
@@ -189,9 +192,37 @@ export function completeShrink(ctx: ResizerContext): Patch {
     request: null,
     targetBytes: null,
     unplugFailures: 0,
-    shrinkScale: SHRINK_SCALE_RESET,
+    // shrinkScale stays: it recovers only through cooldowns that end without regret.
     atCeiling: false,
-    cooldownMs: ctx.timing.cooldownAfterShrinkMs,
+    // Each regretted shrink doubles the wait before the next: a working set that a shrink
+    // keeps cutting into is probed ever more rarely instead of every cooldown.
+    cooldownMs: Math.min(ctx.timing.unplugBackoffCapMs, ctx.timing.cooldownAfterShrinkMs * 2 ** ctx.shrinkRegrets),
+    cooldownAfter: 'shrink',
+  };
+}
+
+/**
+ * Pressure soon after a shrink (during the shrink, or in the cooldown that follows it):
+ * the surplus was not surplus, e.g. page cache the workload re-reads. Ask for half as much
+ * next time and wait longer before the next shrink. Other cooldowns are left alone.
+ */
+export function regretShrink(ctx: ResizerContext, during: boolean): Patch {
+  if (!during && ctx.cooldownAfter !== 'shrink') return {};
+  return {
+    shrinkRegrets: Math.min(ctx.shrinkRegrets + 1, MAX_SHRINK_REGRETS),
+    shrinkScale: Math.max(ctx.policy.shrinkScaleMin, ctx.shrinkScale / 2),
+    cooldownAfter: during ? ctx.cooldownAfter : 'grow',
+  };
+}
+
+/** A cooldown ended quietly: after a shrink, that shrink held, so trust shrinking a bit more again. */
+export function settleCooldown(ctx: ResizerContext): Patch {
+  if (ctx.cooldownAfter !== 'shrink') return { cooldownAfter: null, pendingPressure: null };
+  return {
+    cooldownAfter: null,
+    pendingPressure: null,
+    shrinkRegrets: Math.max(0, ctx.shrinkRegrets - 1),
+    shrinkScale: Math.min(1, ctx.shrinkScale * 2),
   };
 }
 
@@ -205,12 +236,13 @@ export function recordUnplugFailure(ctx: ResizerContext): Patch {
     unplugFailures: failures,
     shrinkScale: Math.max(ctx.policy.shrinkScaleMin, ctx.shrinkScale / 2),
     cooldownMs: Math.min(unplugBackoffCapMs, unplugBackoffBaseMs * 2 ** (failures - 1)),
+    cooldownAfter: 'unplug-failure',
     lastOutcome: 'partial',
   };
 }
 
 export function holdDone(ctx: ResizerContext): Patch {
-  return { request: null, targetBytes: null, cooldownMs: ctx.timing.cooldownAfterGrowMs, pendingPressure: ctx.request?.pressure ?? null };
+  return { request: null, targetBytes: null, cooldownMs: ctx.timing.cooldownAfterGrowMs, cooldownAfter: 'hold', pendingPressure: ctx.request?.pressure ?? null };
 }
 
 export function adoptWelcome(ctx: ResizerContext, event: HostWelcomeEvent): Patch {

@@ -16,7 +16,10 @@ export interface Limits {
 export interface MemSample {
   memTotalBytes: number;
   memAvailableBytes: number;
-  /** d(MemAvailable)/dt in bytes per second: negative while memory is being consumed. */
+  /**
+   * d(MemAvailable - MemTotal)/dt in bytes per second: negative while memory is being
+   * consumed; plugs and unplugs, which move both, do not count as consumption.
+   */
   availableTrendBps: number;
 }
 

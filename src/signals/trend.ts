@@ -1,7 +1,10 @@
 /**
- * MemAvailable's trend: the least-squares slope over the samples of the last
- * `trendWindowMs`. A slope over a window, not the last difference: one sample taken
- * while the page cache was dropped must not look like a stampede.
+ * MemAvailable's trend net of plugs and unplugs: the least-squares slope of
+ * (MemAvailable - MemTotal), i.e. of used memory with the sign flipped, over the samples of
+ * the last `trendWindowMs`. Net of MemTotal because memory the host unplugs leaves
+ * MemAvailable too: read raw, an unplug looks like consumption and the daemon would
+ * answer its own shrink with a grow. A slope over a window, not the last difference: one
+ * sample taken while the page cache was dropped must not look like a stampede.
  */
 import { filter, map, scan, type Observable } from 'rxjs';
 import type { MeminfoReading } from '../io/meminfo.ts';
@@ -10,7 +13,7 @@ export interface TrendSample {
   atMs: number;
   memTotalBytes: number;
   memAvailableBytes: number;
-  /** bytes per second; negative while memory is being consumed; 0 until two samples. */
+  /** bytes per second; negative while memory is being consumed (plugs/unplugs excluded); 0 until two samples. */
   availableTrendBps: number;
 }
 
@@ -49,7 +52,7 @@ export function withTrend(trendWindowMs: number) {
       filter((r): r is Extract<MeminfoReading, { type: 'meminfo' }> => r.type === 'meminfo'),
       scan(
         (acc, r) => {
-          const pts = [...acc.pts, { t: r.atMs, y: r.meminfo.memAvailableBytes }].filter((p) => p.t >= r.atMs - trendWindowMs);
+          const pts = [...acc.pts, { t: r.atMs, y: r.meminfo.memAvailableBytes - r.meminfo.memTotalBytes }].filter((p) => p.t >= r.atMs - trendWindowMs);
           return { pts, last: r };
         },
         { pts: [] as { t: number; y: number }[], last: null as Extract<MeminfoReading, { type: 'meminfo' }> | null },

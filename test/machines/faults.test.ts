@@ -209,6 +209,38 @@ describe('shrinking', () => {
     expect(h.ctx().shrinkScale).toBe(1);
   });
 
+  it('regrets a shrink followed by pressure: the next shrink waits longer and asks for less; a quiet cooldown restores trust', () => {
+    const h = grownThenRelaxed(2 * GiB);
+    const first = h.resizes()[0]!;
+    h.send({ type: 'host.ack', id: first.id, outcome: 'granted', grantedBytes: first.targetBytes });
+    h.send({ type: 'mem.observed', pluggedBytes: first.targetBytes });
+    expect(h.state()).toBe('ready.cooling');
+    const baseCooldown = h.ctx().cooldownMs;
+    h.send(pressure); // the workload re-reads the cache the shrink evicted
+    expect(h.ctx().shrinkRegrets).toBe(1);
+    expect(h.ctx().shrinkScale).toBe(0.5);
+    // The deferred pressure grows back at the end of the cooldown.
+    h.advance(baseCooldown + 10);
+    const back = h.resizes()[1]!;
+    expect(back.kind).toBe('grow');
+    h.send({ type: 'host.ack', id: back.id, outcome: 'granted', grantedBytes: back.targetBytes });
+    h.send({ type: 'mem.observed', pluggedBytes: back.targetBytes });
+    h.advance(h.ctx().timing.cooldownAfterGrowMs + 10);
+    expect(h.state()).toBe('ready.idle');
+    h.surplus();
+    h.send({ type: 'psi.relaxed' });
+    const second = h.resizes()[2]!;
+    expect(second.kind).toBe('shrink');
+    expect(second.fromBytes - second.targetBytes).toBeLessThan(first.fromBytes - first.targetBytes);
+    h.send({ type: 'host.ack', id: second.id, outcome: 'granted', grantedBytes: second.targetBytes });
+    h.send({ type: 'mem.observed', pluggedBytes: second.targetBytes });
+    expect(h.ctx().cooldownMs).toBe(2 * baseCooldown);
+    h.advance(2 * baseCooldown + 10); // quiet: the smaller shrink held
+    expect(h.state()).toBe('ready.idle');
+    expect(h.ctx().shrinkRegrets).toBe(0);
+    expect(h.ctx().shrinkScale).toBe(1);
+  });
+
   it('aborts a shrink under pressure: one new request that holds at the current size or grows', () => {
     const h = grownThenRelaxed();
     const req = h.resizes()[0]!;
