@@ -401,14 +401,14 @@ export const resizerMachine = resizerSetup.createMachine({
               guard: 'canGrow',
               target: 'awaiting-host',
               actions: ['regretShrink', 'beginGrow'],
-              description: 'Free memory will run out before the cooldown ends: grow now (after a shrink: that shrink is regretted).',
+              description: 'Free memory will run out before the cooldown ends: grow now. If the cooldown follows a shrink, that shrink is regretted.',
             },
             'psi.pressure': [
               {
                 guard: and(['canGrow', 'isFullStall']),
                 target: 'awaiting-host',
                 actions: ['regretShrink', 'beginGrow'],
-                description: 'Full stall (no task could run): grow now (after a shrink: that shrink is regretted).',
+                description: 'Full stall (no task could run): grow now. If the cooldown follows a shrink, that shrink is regretted.',
               },
               {
                 guard: not('hasPendingPressure'),
@@ -416,7 +416,7 @@ export const resizerMachine = resizerSetup.createMachine({
                 description: 'Remember pressure; act on it when the cooldown ends. Pressure right after a shrink means it cut too deep: shrink less and later next time.',
               },
             ],
-            'psi.relaxed': { actions: 'clearPendingPressure', description: 'Pressure decayed during the cooldown: forget it.' },
+            'psi.relaxed': { guard: 'hasPendingPressure', actions: 'clearPendingPressure', description: 'Pressure decayed during the cooldown: forget it.' },
             'host.reclaim': reclaimTransitions,
           },
           after: {
@@ -427,7 +427,7 @@ export const resizerMachine = resizerSetup.createMachine({
                 actions: 'beginPendingGrow',
                 description: 'Pressure persisted through the cooldown (e.g. after a partial grant): grow again.',
               },
-              { target: 'idle', actions: 'settleCooldown', description: 'Cooldown over without pressure (after a shrink: the shrink held, so the next may ask for more again).' },
+              { target: 'idle', actions: 'settleCooldown', description: 'Cooldown over without pressure. If it followed a shrink, the shrink held: the next may ask for more again.' },
             ],
           },
         },

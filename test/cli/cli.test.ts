@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.ts';
@@ -52,6 +53,16 @@ describe('memresize CLI', () => {
     const res = parseConfigText(GuestConfigSchema, 'policy:\n  growStepMinBytes: 64MiB\n  reserveMinBytes: 1G\n');
     expect(res.ok && res.config.policy.growStepMinBytes).toBe(64 * 2 ** 20);
     expect(res.ok && res.config.policy.reserveMinBytes).toBe(2 ** 30);
+  });
+
+  it('npm start (sim --demo) runs the real daemon code, visits all five named states and writes the chart', () => {
+    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: { start: string } };
+    expect(pkg.scripts.start).toBe('node bin/memresize.js sim --demo');
+    const { code, out } = run(['sim', '--demo']);
+    expect(code).toBe(0);
+    for (const state of ['idle', 'awaiting-host', 'growing', 'cooling', 'shrinking']) expect(out).toMatch(new RegExp(`-> ready\\.${state}`));
+    expect(out).toMatch(/\| demo \| memresize \|/);
+    expect(existsSync(join(root, 'out', 'demo.svg'))).toBe(true);
   });
 
   it('demo visits all five named states through the real machine', () => {
