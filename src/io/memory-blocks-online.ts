@@ -7,7 +7,9 @@
  *   kernel zone   (Normal) any allocation: survives, but unmovable pages pin it and
  *                 unplug fails.
  * auto-movable does what the kernel's memory_hotplug.online_policy=auto-movable does:
- * MOVABLE while it stays within `ratio` percent of the kernel-zone memory, else Normal.
+ * MOVABLE while it stays within `ratio` percent of the kernel-zone memory, else Normal;
+ * and, unlike the kernel, it first gives the kernel zones back their free floor when they
+ * ran short (anonymous pages filled them before the grow landed): see src/policy/zones.ts.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -26,11 +28,21 @@ export interface OnlineStep {
  * daemon may touch (new since start, or all of them when a virtio-mem device exists):
  * a block an administrator took offline on purpose stays offline.
  */
-export function planOnlining(snap: MemoryBlocksSnapshot, mode: OnlineMode, ratioPercent: number, eligible: (index: number) => boolean): OnlineStep[] {
+export function planOnlining(
+  snap: MemoryBlocksSnapshot,
+  mode: OnlineMode,
+  ratioPercent: number,
+  eligible: (index: number) => boolean,
+  kernelZone?: { freeBytes: number; floorBytes: number },
+): OnlineStep[] {
   if (mode === 'none' || snap.autoOnline === null || snap.autoOnline !== 'offline') return [];
   const sum = summarizeBlocks(snap);
   let movable = sum.onlineMovable;
-  const kernel = sum.onlineKernel;
+  let kernel = sum.onlineKernel;
+  // auto-movable: the kernel zones first get back to their free floor (src/policy/zones.ts),
+  // block by block, before any block goes MOVABLE.
+  let kernelShortfall = mode === 'auto-movable' && kernelZone ? Math.max(0, kernelZone.floorBytes - kernelZone.freeBytes) : 0;
+  const blockBytes = snap.blockSizeBytes ?? 128 * 1024 * 1024;
   const steps: OnlineStep[] = [];
   for (const b of snap.blocks) {
     if (b.state !== 'offline' || !eligible(b.index)) continue;
@@ -39,11 +51,16 @@ export function planOnlining(snap: MemoryBlocksSnapshot, mode: OnlineMode, ratio
     let write: OnlineWrite;
     if (mode === 'movable') write = 'online_movable';
     else if (mode === 'kernel') write = 'online_kernel';
+    else if (kernelShortfall > 0) write = 'online_kernel';
     else write = (movable + 1) * 100 <= ratioPercent * kernel ? 'online_movable' : 'online_kernel';
     // valid_zones tells what the kernel will accept for this block: follow it over the mode.
     if (write === 'online_movable' && !canMovable && canKernel) write = 'online_kernel';
     if (write === 'online_kernel' && !canKernel && canMovable) write = 'online_movable';
     if (write === 'online_movable') movable++;
+    else {
+      kernel++;
+      kernelShortfall -= blockBytes;
+    }
     steps.push({ index: b.index, write });
   }
   return steps;

@@ -20,6 +20,7 @@
  */
 import { MiB } from '../config/units.ts';
 import type { Demand, Workload } from './workload.ts';
+import { splitGrowth } from '../policy/zones.ts';
 
 export type OnlinePolicy = 'movable' | 'normal' | 'auto-movable';
 
@@ -161,6 +162,13 @@ export class GuestModel {
     return this.normalCapBytes + this.pluggedMovable - this.kernelDynBytes;
   }
 
+  /**
+   * Free floor of the kernel zones that the guest daemon restores first when it onlines new
+   * memory (src/policy/zones.ts). 0 = the kernel's own auto-movable onlining, which is what
+   * guests without memresize's daemon get.
+   */
+  kernelZoneFloorBytes = 0;
+
   get workloadAlive(): boolean {
     return this.restartAtMs < 0;
   }
@@ -172,9 +180,14 @@ export class GuestModel {
       let movable = 0;
       if (this.p.onlinePolicy === 'movable') movable = delta;
       else if (this.p.onlinePolicy === 'auto-movable') {
-        // auto-movable: MOVABLE may be at most ratio% of the NORMAL memory.
-        const normal = this.normalCapBytes;
-        movable = Math.max(0, Math.min(delta, (normal * this.p.autoMovableRatioPercent) / 100 - this.pluggedMovable));
+        // auto-movable: MOVABLE may be at most ratio% of the NORMAL memory; with a floor, the
+        // kernel zone first gets back the free memory anonymous pages took from it.
+        const zones = {
+          kernelFreeBytes: Math.max(0, this.normalCapBytes - this.anonNormal - this.kernelDynBytes),
+          kernelManagedBytes: this.normalCapBytes,
+          movableManagedBytes: this.pluggedMovable,
+        };
+        movable = splitGrowth(delta, 1, zones, this.p.autoMovableRatioPercent, this.kernelZoneFloorBytes).movableBytes;
       }
       this.pluggedMovable += movable;
     } else if (delta < 0) {

@@ -109,12 +109,31 @@ describe('onlining plan', () => {
   const snapOf = (root: string) => readMemoryBlocks(root);
   const all = () => true;
 
-  it('auto-movable keeps MOVABLE within the ratio of kernel-zone memory, then uses Normal', () => {
-    // 4 kernel blocks, ratio 301%: up to 12 movable blocks, the rest Normal.
+  it('auto-movable keeps MOVABLE within the ratio of kernel-zone memory, counting the blocks it onlines as kernel', () => {
+    // 4 kernel blocks, ratio 301%: 12 movable blocks, then Normal, which raises the allowance
+    // again (as the kernel's auto_movable_ratio does).
     const root = tree({ blocks: bootPlusOffline([10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24]) });
     const plan = planOnlining(snapOf(root), 'auto-movable', 301, all);
-    expect(plan.filter((p) => p.write === 'online_movable')).toHaveLength(12);
-    expect(plan.slice(12).every((p) => p.write === 'online_kernel')).toBe(true);
+    expect(plan.slice(0, 12).every((p) => p.write === 'online_movable')).toBe(true);
+    expect(plan[12]?.write).toBe('online_kernel');
+    let movable = 0;
+    let kernel = 4;
+    for (const p of plan) {
+      if (p.write === 'online_movable') movable++;
+      else kernel++;
+      expect(movable * 100).toBeLessThanOrEqual(301 * kernel);
+    }
+  });
+
+  it('auto-movable first gives the kernel zones back their free floor', () => {
+    const root = tree({ blocks: bootPlusOffline([10, 11, 12, 13]) });
+    const blockBytes = snapOf(root).blockSizeBytes ?? 0;
+    // 1.5 blocks short of the floor: two blocks go to the kernel zone, then MOVABLE.
+    const plan = planOnlining(snapOf(root), 'auto-movable', 301, all, { freeBytes: 0, floorBytes: 1.5 * blockBytes });
+    expect(plan.map((p) => p.write)).toEqual(['online_kernel', 'online_kernel', 'online_movable', 'online_movable']);
+    // Enough free memory in the kernel zones: the plain ratio rule.
+    const roomy = planOnlining(snapOf(root), 'auto-movable', 301, all, { freeBytes: 4 * blockBytes, floorBytes: blockBytes });
+    expect(roomy.every((p) => p.write === 'online_movable')).toBe(true);
   });
 
   it('movable and kernel modes online every eligible block into one zone; none and an auto-onlining kernel do nothing', () => {

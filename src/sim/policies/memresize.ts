@@ -10,6 +10,7 @@ import { makeMeminfoSource } from '../../io/meminfo.ts';
 import { makePsiSource } from '../../io/psi.ts';
 import { wireGuest } from '../../daemon/wire.ts';
 import { makeSimKernel } from '../kernel.ts';
+import { kernelZoneFloorBytes } from '../../policy/zones.ts';
 import type { Policy, PolicyEnv } from './types.ts';
 
 const SIM_PROC = '/sim/proc';
@@ -22,6 +23,8 @@ export const memresizePolicy: Policy = {
     const { clock, config } = env;
     const scheduler = clock.scheduler;
     const kernel = makeSimKernel(clock, env.guest, env.psi);
+    // The daemon onlines hot-plugged blocks itself (auto-movable with a kernel-zone floor).
+    env.guest.kernelZoneFloorBytes = kernelZoneFloorBytes(config.policy);
     const handle = wireGuest({
       psi$: makePsiSource(config.signals, { procRoot: SIM_PROC, scheduler, fs: kernel.fs, epoll: kernel.epoll, capEff: kernel.capEff }),
       meminfo$: (fast$) => makeMeminfoSource(config.signals, { procRoot: SIM_PROC, scheduler, fast$, readText: kernel.readText }),
