@@ -100,6 +100,7 @@ export const resizerSetup = setup({
     isLinkUp: ({ context }) => context.linkUp,
     isFullStall: ({ event }) => event.type === 'psi.pressure' && event.severity === 'full',
     hasPendingPressure: ({ context }) => context.pendingPressure !== null,
+    isNotDenied: ({ context }) => context.cooldownAfter !== 'deny',
     canRetryAck: ({ context }) => (context.request?.attempt ?? 0) < context.timing.ackMaxRetries,
     isShrinkInFlight: ({ context }) => context.request?.kind === 'shrink',
     isGrantedGrow: (a) => isCurrentAck(a, 'granted') && a.context.request?.kind === 'grow',
@@ -397,15 +398,22 @@ export const resizerMachine = resizerSetup.createMachine({
         cooling: {
           description: 'Quiet period after a resize; growth stays possible when memory runs out.',
           on: {
-            'headroom.low': {
-              guard: 'canGrow',
-              target: 'awaiting-host',
-              actions: ['regretShrink', 'beginGrow'],
-              description: 'Free memory will run out before the cooldown ends: grow now. If the cooldown follows a shrink, that shrink is regretted.',
-            },
+            'headroom.low': [
+              {
+                guard: and(['canGrow', 'isNotDenied']),
+                target: 'awaiting-host',
+                actions: ['regretShrink', 'beginGrow'],
+                description: 'Free memory will run out before the cooldown ends: grow now. If the cooldown follows a shrink, that shrink is regretted.',
+              },
+              {
+                guard: not('hasPendingPressure'),
+                actions: 'notePendingPressure',
+                description: 'The host just denied (budget, rate): asking again now would be refused too; remember the need and ask when the cooldown ends.',
+              },
+            ],
             'psi.pressure': [
               {
-                guard: and(['canGrow', 'isFullStall']),
+                guard: and(['canGrow', 'isFullStall', 'isNotDenied']),
                 target: 'awaiting-host',
                 actions: ['regretShrink', 'beginGrow'],
                 description: 'Full stall (no task could run): grow now. If the cooldown follows a shrink, that shrink is regretted.',

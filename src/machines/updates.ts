@@ -68,6 +68,7 @@ export function growTargetFor(ctx: ResizerContext, pressure: PressureSnapshot): 
     severity: pressure.severity ?? 'some',
     sample: ctx.sample,
     growLatencyMs: ctx.growLatencyMs,
+    regrowAfterMs: ctx.timing.cooldownAfterGrowMs,
     policy: ctx.policy,
     blockBytes: ctx.limits.blockBytes,
   });

@@ -34,14 +34,20 @@ export interface GrowStepInput {
   severity: Severity;
   sample: MemSample | null;
   growLatencyMs: number;
+  /**
+   * The soonest the next grow can be decided after this one lands (the machine's cooldown
+   * after a grow): the step must carry consumption over that gap too.
+   */
+  regrowAfterMs?: number;
   policy: PolicyConfig;
   blockBytes: number;
 }
 
 /**
  * How much to ask for in one grow. The seed's point: size the chunk by the roundtrip.
- * Memory keeps being consumed while the request travels and the host plugs, so the step
- * covers `growLeadFactor` grow latencies of consumption at the current rate, plus what is
+ * Memory keeps being consumed while the request travels and the host plugs, and until the
+ * next grow can land (one cooldown plus another roundtrip), so the step covers
+ * `growLeadFactor` x (grow latency + regrow gap) of consumption at the current rate, plus what is
  * missing from the reserve now. A pressure-only signal (no trend) asks for the minimum
  * step, doubled when the stall is `full`. Plugging itself costs memmap taken from memory
  * already present, so that cost is added on top.
@@ -52,7 +58,7 @@ export function growStepBytes(input: GrowStepInput): number {
   let demandStep = 0;
   if (sample) {
     const consumeBps = Math.max(0, -sample.availableTrendBps);
-    const leadS = (input.growLatencyMs / 1000) * policy.growLeadFactor;
+    const leadS = ((input.growLatencyMs + (input.regrowAfterMs ?? 0)) / 1000) * policy.growLeadFactor;
     const deficit = Math.max(0, reserveBytes(sample.memTotalBytes, policy) - sample.memAvailableBytes);
     demandStep = consumeBps * leadS + deficit;
   }

@@ -114,12 +114,20 @@ describe('host answers', () => {
     expect(h.resizes()).toHaveLength(2);
   });
 
-  it('cools down after a denial for another reason (budget)', () => {
+  it('cools down after a denial for another reason (budget) and does not storm the host while it does', () => {
     const h = startResizer().ready();
     h.send(pressure);
     h.send({ type: 'host.ack', id: h.resizes()[0]!.id, outcome: 'denied', grantedBytes: 0, reason: 'budget' });
     expect(h.state()).toBe('ready.cooling');
     expect(h.ctx().atCeiling).toBe(false);
+    // headroom.low keeps firing while memory runs out; the host just said no.
+    const cooldown = h.ctx().cooldownMs;
+    for (let t = 0; t < cooldown + 500; t += 200) {
+      h.send(headroom);
+      h.advance(200);
+    }
+    expect(h.resizes()).toHaveLength(2); // one more request, when the cooldown ended
+    expect(h.resizes()[1]!.kind).toBe('grow');
   });
 });
 
