@@ -1,19 +1,23 @@
 /**
  * The `memresize` command: one subcommand per file in ./commands, listed in
- * ./commands/index.ts. Usage errors (unknown command or flag, bad value) exit 2.
+ * ./commands/index.ts and loaded only when named (see commandsFor). Usage errors (unknown
+ * command or flag, bad value) exit 2.
  */
 import { Command, CommanderError } from 'commander';
-import { commands } from './commands/index.ts';
+import { commands, commandsFor } from './commands/index.ts';
 
 export const EXIT_USAGE = 2;
 
-export function buildProgram(setExit: (code: number) => void): Command {
+/** The program with the commands `argv` needs (all of them when argv is omitted). */
+export async function buildProgram(setExit: (code: number) => void, argv?: readonly string[]): Promise<Command> {
   const program = new Command('memresize')
     .description('Guest-driven VM memory resizing over virtio-mem.')
     .version('0.1.0')
     .showHelpAfterError('(run memresize --help for usage)')
     .exitOverride();
-  for (const register of commands) {
+  const wanted = argv ? commandsFor(argv) : commands;
+  const registers = await Promise.all(wanted.map((c) => c.load()));
+  for (const register of registers) {
     const cmd = register(program, setExit);
     cmd.exitOverride();
   }
@@ -26,10 +30,10 @@ export function buildProgram(setExit: (code: number) => void): Command {
 
 export async function main(argv: string[]): Promise<number> {
   let exitCode = 0;
-  const program = buildProgram((code) => {
-    exitCode = code;
-  });
   try {
+    const program = await buildProgram((code) => {
+      exitCode = code;
+    }, argv);
     await program.parseAsync(argv, { from: 'user' });
     return exitCode;
   } catch (err) {

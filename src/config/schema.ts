@@ -8,6 +8,7 @@ import { bytes, GiB, MiB, millis } from './units.ts';
 import { SignalsSchema } from './signals.ts';
 import { MemorySchema } from './memory.ts';
 import { LinkSchema } from './link.ts';
+import { ControlSchema } from './control.ts';
 
 export const LogSchema = z
   .object({
@@ -75,6 +76,7 @@ export const GuestConfigSchema = z
     signals: SignalsSchema,
     memory: MemorySchema,
     link: LinkSchema,
+    control: ControlSchema,
   })
   .strict()
   .prefault({});

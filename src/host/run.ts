@@ -4,6 +4,7 @@
  */
 import type { HostConfig } from '../config/host.ts';
 import type { Logger } from '../io/log.ts';
+import { changedPaths } from '../daemon/lifecycle.ts';
 import { realClock, type Clock } from '../protocol/clock.ts';
 import type { ResizeAdapter } from './adapter.ts';
 import { createHostAgent, type HostAgent } from './agent.ts';
@@ -17,8 +18,26 @@ export interface RunningAgent {
   adapters: Record<string, ResizeAdapter>;
   /** The metrics port actually bound (config port 0 picks one), or undefined. */
   metricsPort?: number;
+  /** The config in force (what a reconfigure could not apply stays as it was). */
+  readonly config: HostConfig;
+  /** SIGHUP: apply what a running agent can take; report the rest. */
+  reconfigure(next: HostConfig): HostReconfigureReport;
   close(): Promise<void>;
 }
+
+export interface HostReconfigureReport {
+  changed: string[];
+  applied: string[];
+  needsRestart: string[];
+}
+
+/**
+ * What a running agent can change: the log level, and each VM's min/max (the agent
+ * bounds every later grant by them and sends `limits` to the connected guest). The
+ * budget, weights, steps, rates, channels and adapters are fixed when the agent starts
+ * (the agent keeps running sums and buckets built from them).
+ */
+const LIVE_PATHS = [/^log\.level$/, /^vms\[[^\]]+\]\.(minBytes|maxBytes)$/];
 
 export async function startHostAgent(config: HostConfig, deps: { log: Logger; clock?: Clock }): Promise<RunningAgent> {
   const clock = deps.clock ?? realClock;
@@ -41,10 +60,31 @@ export async function startHostAgent(config: HostConfig, deps: { log: Logger; cl
   }
   const metricsServer = prom ? await serveMetrics(prom.registry, config.metrics.host, config.metrics.port) : undefined;
   deps.log.info({ vms: config.vms.length, budget: config.budgetBytes, metricsPort: metricsServer?.port }, 'host agent started');
+  let running = config;
   return {
     agent,
     adapters,
     metricsPort: metricsServer?.port,
+    get config() {
+      return running;
+    },
+    reconfigure(next) {
+      const changed = changedPaths(running, next);
+      const applied = changed.filter((p) => LIVE_PATHS.some((r) => r.test(p)));
+      const needsRestart = changed.filter((p) => !applied.includes(p));
+      const vms = running.vms.map((vm) => {
+        const nv = next.vms.find((v) => v.name === vm.name);
+        if (!nv || (nv.minBytes === vm.minBytes && nv.maxBytes === vm.maxBytes)) return vm;
+        agent.setLimits(vm.name, { minBytes: nv.minBytes, maxBytes: nv.maxBytes });
+        return { ...vm, minBytes: nv.minBytes, maxBytes: nv.maxBytes };
+      });
+      if (applied.includes('log.level')) deps.log.level = next.log.level;
+      running = { ...running, log: { ...running.log, level: next.log.level }, vms };
+      const report = { changed, applied, needsRestart };
+      deps.log.info(report, changed.length === 0 ? 'config reloaded: no change' : 'config reloaded');
+      if (needsRestart.length > 0) deps.log.warn({ needsRestart }, 'config changes need a restart; kept as they were');
+      return report;
+    },
     async close() {
       agent.shutdown();
       await Promise.all(channels.map((c) => c.close()));

@@ -4,6 +4,7 @@ import { parseSize } from '../../config/units.ts';
 import { loadConfigFile } from '../../config/load.ts';
 import { makeLogger } from '../../io/log.ts';
 import { startGuest } from '../../daemon/guest.ts';
+import { watchSignals } from '../../daemon/lifecycle.ts';
 
 interface GuestFlags {
   config?: string;
@@ -13,7 +14,12 @@ interface GuestFlags {
   dryRunMax: string;
   dryRunBlock: string;
   durationMs?: string;
+  procRoot: string;
+  sysRoot: string;
 }
+
+/** A stop that hangs (a socket that will not close) must not keep systemd waiting. */
+const STOP_DEADLINE_MS = 5000;
 
 function size(text: string, flag: string): number {
   const v = parseSize(text);
@@ -32,6 +38,8 @@ export function registerGuest(program: Command, setExit: (code: number) => void)
     .option('--dry-run-max <size>', 'dry run: VM maximum the fake welcome announces', '4GiB')
     .option('--dry-run-block <size>', 'dry run: device block size the fake welcome announces', '2MiB')
     .option('--duration-ms <ms>', 'stop after this long (benchmarks); default: until SIGINT/SIGTERM')
+    .option('--proc-root <dir>', 'where procfs is mounted (a fixture tree in tests)', '/proc')
+    .option('--sys-root <dir>', 'where sysfs is mounted (memory blocks, virtio devices)', '/sys')
     .action(async (flags: GuestFlags) => {
       let config: GuestConfig = defaultGuestConfig();
       if (flags.config) {
@@ -44,28 +52,56 @@ export function registerGuest(program: Command, setExit: (code: number) => void)
         config = res.config;
       }
       const log = makeLogger({ ...config.log, level: flags.logLevel ?? config.log.level });
+      // Before anything slow: a SIGHUP without a handler would kill the process.
+      const life = watchSignals(log);
       let running;
       try {
         running = await startGuest({
           config,
           log,
+          procRoot: flags.procRoot,
+          sysRoot: flags.sysRoot,
+          logLevelPinned: flags.logLevel !== undefined,
           dryRun: flags.dryRun
             ? { minBytes: size(flags.dryRunMin, '--dry-run-min'), maxBytes: size(flags.dryRunMax, '--dry-run-max'), blockBytes: size(flags.dryRunBlock, '--dry-run-block') }
             : undefined,
         });
       } catch (err) {
+        life.dispose();
         log.fatal({ component: 'daemon', err }, 'startup failed');
         process.stderr.write(`memresize guest: cannot start: ${(err as Error).message}${flags.dryRun ? '' : ' (use --dry-run to watch without a host)'}\n`);
         setExit(1);
         return;
       }
-      await new Promise<void>((resolve) => {
-        const done = () => resolve();
-        process.once('SIGINT', done);
-        process.once('SIGTERM', done);
-        if (flags.durationMs) setTimeout(done, Number(flags.durationMs)).unref();
-      });
-      await running.stop();
-      log.info({ component: 'daemon' }, 'guest daemon stopped');
+      const dlog = log.child({ component: 'daemon' });
+      const g = running;
+      await life.run(
+        {
+          async reload() {
+            if (!flags.config) {
+              dlog.info('reload: started without --config, nothing to re-read');
+              return;
+            }
+            const res = await loadConfigFile(GuestConfigSchema, flags.config);
+            if (!res.ok) {
+              dlog.error({ file: flags.config, errors: res.errors }, 'config rejected; the running config stays');
+              return;
+            }
+            g.reload(res.config);
+          },
+          async stop(signal) {
+            dlog.info({ signal }, 'guest daemon stopping');
+            const deadline = setTimeout(() => {
+              dlog.error({ deadlineMs: STOP_DEADLINE_MS }, 'stop did not finish in time; exiting');
+              process.exit(1);
+            }, STOP_DEADLINE_MS);
+            deadline.unref();
+            await g.stop();
+            clearTimeout(deadline);
+          },
+        },
+        { durationMs: flags.durationMs ? Number(flags.durationMs) : undefined },
+      );
+      dlog.info('guest daemon stopped');
     });
 }

@@ -3,8 +3,11 @@ import { HostConfigSchema } from '../../config/host.ts';
 import { loadConfigFile } from '../../config/load.ts';
 import { startHostAgent } from '../../host/run.ts';
 import { makeLogger } from '../../io/log.ts';
+import { watchSignals } from '../../daemon/lifecycle.ts';
 
 export const EXIT_BAD_CONFIG = 2;
+/** A stop that hangs (a QMP socket that will not close) must not keep systemd waiting. */
+const STOP_DEADLINE_MS = 5000;
 
 export function registerHost(program: Command, setExit: (code: number) => void): Command {
   return program
@@ -19,14 +22,37 @@ export function registerHost(program: Command, setExit: (code: number) => void):
         return;
       }
       const log = makeLogger(res.config.log);
-      const running = await startHostAgent(res.config, { log });
-      await new Promise<void>((resolve) => {
-        const stop = (signal: string) => {
+      // Before the agent starts: a SIGHUP without a handler would kill the process.
+      const life = watchSignals(log);
+      let running;
+      try {
+        running = await startHostAgent(res.config, { log });
+      } catch (err) {
+        life.dispose();
+        throw err;
+      }
+      const agent = running;
+      await life.run({
+        async reload() {
+          const next = await loadConfigFile(HostConfigSchema, opts.config);
+          if (!next.ok) {
+            log.error({ file: opts.config, errors: next.errors }, 'config rejected; the running config stays');
+            return;
+          }
+          agent.reconfigure(next.config);
+        },
+        async stop(signal) {
+          // New requests are denied from here; running resizes are left to the hypervisor.
           log.info({ signal }, 'host agent stopping');
-          void running.close().then(resolve);
-        };
-        process.once('SIGINT', () => stop('SIGINT'));
-        process.once('SIGTERM', () => stop('SIGTERM'));
+          const deadline = setTimeout(() => {
+            log.error({ deadlineMs: STOP_DEADLINE_MS }, 'stop did not finish in time; exiting');
+            process.exit(1);
+          }, STOP_DEADLINE_MS);
+          deadline.unref();
+          await agent.close();
+          clearTimeout(deadline);
+          log.info('host agent stopped');
+        },
       });
     });
 }

@@ -1,0 +1,16 @@
+/** The guest daemon's local control socket (`memresize status` is its client). */
+import { z } from 'zod';
+
+export const ControlSchema = z
+  .object({
+    socketPath: z
+      .string()
+      .min(1)
+      .default('/run/memresize/guest.sock')
+      .describe('Unix socket serving the live status to `memresize status` (mode 0600; its folder is created 0700 if missing). Read at start only: a change needs a restart.'),
+    transitions: z.number().int().min(1).max(1000).default(50).describe('How many of the last transitions the status document carries.'),
+  })
+  .strict()
+  .prefault({});
+
+export type ControlConfig = z.output<typeof ControlSchema>;
