@@ -24,6 +24,8 @@ import type { Logger } from '../io/log.ts';
 import { makeMeminfoSource } from '../io/meminfo.ts';
 import { makeMemoryBlocksSource, parseIomemVirtioMem, readMemoryBlocks, virtioMemOnlineBytes, type MemoryBlocksSnapshot } from '../io/memory-blocks.ts';
 import { applyOnlining, makeEligibility, planOnlining } from '../io/memory-blocks-online.ts';
+import { parseZoneinfo } from '../io/zoneinfo.ts';
+import { kernelZoneFloorBytes } from '../policy/zones.ts';
 import { loadEpoll, makePsiSource } from '../io/psi.ts';
 import type { PsiReading } from '../io/psi.ts';
 import { readStatus, startStatusServer, type StatusServer } from '../io/status-server.ts';
@@ -82,6 +84,26 @@ function makeIdPrefix(procRoot: string): string {
     // Containers without the file: the pid alone is unique within this boot.
   }
   return `${boot}-${process.pid}`;
+}
+
+/**
+ * Free memory of the kernel zones now, for onlining (src/policy/zones.ts). Unreadable or
+ * garbled zoneinfo: onlining falls back to the plain auto-movable ratio, and says so once.
+ */
+let zoneinfoWarned = false;
+function kernelZoneNow(procRoot: string, cfg: GuestConfig, log: Logger): { freeBytes: number; floorBytes: number } | undefined {
+  let res: ReturnType<typeof parseZoneinfo>;
+  try {
+    res = parseZoneinfo(readFileSync(join(procRoot, 'zoneinfo'), 'utf8'));
+  } catch (err) {
+    res = { ok: false, error: `${join(procRoot, 'zoneinfo')}: ${(err as NodeJS.ErrnoException).code ?? String(err)}` };
+  }
+  if (!res.ok) {
+    if (!zoneinfoWarned) log.warn({ err: res.error }, 'zoneinfo unreadable: onlining by the auto-movable ratio alone');
+    zoneinfoWarned = true;
+    return undefined;
+  }
+  return { freeBytes: res.zones.kernelFreeBytes, floorBytes: kernelZoneFloorBytes(cfg.policy) };
 }
 
 /**
@@ -200,14 +222,15 @@ export async function startGuest(opts: GuestOptions): Promise<RunningGuest> {
   let connect = () => {};
   const first = readMemoryBlocks(sysRoot);
   const start = initialPlugged(procRoot, first);
-  const plugged0 = start.bytes;
-  if (start.unknown && first.virtioMem.length > 0) {
-    log.warn({ component: 'daemon', why: start.unknown }, 'plugged size at start unknown: memory plugged before this start counts as boot RAM');
+  // Unknown only matters where something can be plugged: then the host's welcome says.
+  const plugged0 = start.unknown && first.virtioMem.length > 0 ? undefined : start.bytes;
+  if (plugged0 === undefined) {
+    log.warn({ component: 'daemon', why: start.unknown }, 'plugged size at start unknown: the host\'s welcome is taken as the starting point');
   }
   // The dry-run welcome reports what the guest sees: the machine's observed size once running.
   let current: WireHandle | null = null;
   if (opts.dryRun) {
-    const dry = makeDryRunLink(opts.dryRun, { log, scheduler, pluggedBytes: () => current?.actor.getSnapshot().context.pluggedBytes ?? plugged0 });
+    const dry = makeDryRunLink(opts.dryRun, { log, scheduler, pluggedBytes: () => current?.actor.getSnapshot().context.pluggedBytes ?? plugged0 ?? 0 });
     link = dry;
     connect = () => dry.connect();
   } else {
@@ -230,7 +253,7 @@ export async function startGuest(opts: GuestOptions): Promise<RunningGuest> {
   const shared = shareLink(link, log);
   let generation = 0;
 
-  const compose = (cfg: GuestConfig, initialPluggedBytes: number): WireHandle => {
+  const compose = (cfg: GuestConfig, initialPluggedBytes: number | undefined): WireHandle => {
     const primary$ = makePsiSource(cfg.signals, { procRoot, scheduler, epoll });
     // Fallback after psi.lost: poll the system-wide file, which cannot disappear.
     const fallback = () => makePsiSource({ ...cfg.signals, psiFile: 'pressure/memory' }, { procRoot, scheduler, epoll, forceMode: 'polling' });
@@ -240,7 +263,7 @@ export async function startGuest(opts: GuestOptions): Promise<RunningGuest> {
     const onBlocks = (snap: MemoryBlocksSnapshot) => {
       const eligible = eligibility(snap);
       if (snap.errors.length > 0) blocksLog.debug({ errors: snap.errors.slice(0, 5), count: snap.errors.length }, 'memory blocks read with errors');
-      const steps = planOnlining(snap, cfg.memory.online, cfg.memory.movableRatioPercent, eligible);
+      const steps = snap.blocks.some((b) => b.state === 'offline') ? planOnlining(snap, cfg.memory.online, cfg.memory.movableRatioPercent, eligible, kernelZoneNow(procRoot, cfg, blocksLog)) : [];
       const results = applyOnlining(steps, sysRoot);
       for (const r of results) {
         if (r.ok) blocksLog.info({ block: r.index, write: r.write }, 'block onlined');
@@ -285,7 +308,7 @@ export async function startGuest(opts: GuestOptions): Promise<RunningGuest> {
   const control = await openControlSocket(config.control.socketPath, status, log);
 
   log.info(
-    { component: 'daemon', dryRun: !!opts.dryRun, initialPluggedBytes: plugged0, blockSizeBytes: first.blockSizeBytes, autoOnline: first.autoOnline, virtioMem: first.virtioMem.map((d) => d.name), online: config.memory.online, controlSocket: control?.path ?? null },
+    { component: 'daemon', dryRun: !!opts.dryRun, initialPluggedBytes: plugged0 ?? null, blockSizeBytes: first.blockSizeBytes, autoOnline: first.autoOnline, virtioMem: first.virtioMem.map((d) => d.name), online: config.memory.online, controlSocket: control?.path ?? null },
     'guest daemon started',
   );
   connect();

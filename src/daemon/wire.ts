@@ -11,10 +11,10 @@
  * errors, rate-limited). The caller closes the link after stop().
  */
 import { createActor, type Actor } from 'xstate';
-import { EMPTY, isObservable, Subject, type Observable, type SchedulerLike, type Subscription } from 'rxjs';
+import { EMPTY, filter, isObservable, map, Subject, type Observable, type SchedulerLike, type Subscription } from 'rxjs';
 import type { GuestConfig } from '../config/schema.ts';
 import { makeResizerEffects } from '../io/effects.ts';
-import type { HostLink } from '../io/host-link.ts';
+import type { HostEvent, HostLink } from '../io/host-link.ts';
 import type { Logger } from '../io/log.ts';
 import type { MeminfoReading } from '../io/meminfo.ts';
 import type { MemoryBlocksSnapshot } from '../io/memory-blocks.ts';
@@ -46,7 +46,12 @@ export interface WireDeps {
   log: Logger;
   config: GuestConfig;
   idPrefix: string;
-  /** Plugged bytes at start (0 at boot); see src/signals/observed.ts. */
+  /**
+   * Plugged bytes at start (0 at boot); see src/signals/observed.ts. Undefined when the
+   * guest cannot measure it: then the host's welcome is taken as the starting point, both by
+   * the machine and by the mem.observed baseline (never a guess of 0, which would make the
+   * first grow target fall below what is plugged).
+   */
   initialPluggedBytes?: number;
   tracer?: TransitionTracerOptions;
 }
@@ -105,7 +110,13 @@ export function wireGuest(deps: WireDeps): WireHandle {
   });
 
   const meminfo$ = isObservable(deps.meminfo$) ? deps.meminfo$ : deps.meminfo$(fast.asObservable());
-  const signals$ = makeSignals({ psi$: deps.psi$, meminfo$, growLatencyMs$: growLatency.asObservable(), initialPluggedBytes: deps.initialPluggedBytes ?? 0 }, config, scheduler);
+  const initialPlugged =
+    deps.initialPluggedBytes ??
+    deps.link.events$.pipe(
+      filter((e): e is Extract<HostEvent, { type: 'host.welcome' }> => e.type === 'host.welcome'),
+      map((e) => e.pluggedBytes),
+    );
+  const signals$ = makeSignals({ psi$: deps.psi$, meminfo$, growLatencyMs$: growLatency.asObservable(), initialPluggedBytes: initialPlugged }, config, scheduler);
 
   const send = (e: ResizerEvent) => {
     actor.send(e);

@@ -52,8 +52,8 @@ export interface SignalInputs {
   meminfo$: Observable<MeminfoReading>;
   /** Measured grow latencies (request sent -> memory observed), ms. */
   growLatencyMs$: Observable<number>;
-  /** Plugged bytes when the daemon started (see observed.ts). */
-  initialPluggedBytes: number;
+  /** Plugged bytes when the daemon started, or a stream of the host's word when the guest cannot tell (see observed.ts). */
+  initialPluggedBytes: number | Observable<number>;
 }
 
 /** A trend-annotated meminfo sample, passed out for the composition root's fast sampling. */

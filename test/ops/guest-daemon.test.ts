@@ -89,7 +89,7 @@ describe('memresize guest: start-up', () => {
     expect(guest.lines.some((l) => l.msg === 'plugged size at start unknown: memory plugged before this start counts as boot RAM')).toBe(false);
   });
 
-  it('warns when /proc/iomem hides addresses (no CAP_SYS_ADMIN): the size plugged before a restart is then unknown', async () => {
+  it('warns when /proc/iomem hides addresses (no CAP_SYS_ADMIN) and takes the size plugged before a restart from the host\'s welcome', async () => {
     const dir = tempDir('ops-guest');
     dirs.push(dir);
     const kernel = new FakeKernel(join(dir, 'k'));
@@ -98,9 +98,9 @@ describe('memresize guest: start-up', () => {
     writeFileSync(join(kernel.procRoot, 'iomem'), '00000000-00000000 : Reserved\n00000000-00000000 : System RAM\n00000000-00000000 : virtio0\n  00000000-00000000 : System RAM (virtio_mem)\n');
     writeFileSync(join(dir, 'guest.yaml'), guestConfig(dir));
     const guest = spawnCli(['guest', '--dry-run', '--config', join(dir, 'guest.yaml'), '--proc-root', kernel.procRoot, '--sys-root', kernel.sysRoot]);
-    const warn = await guest.waitFor('warning', (l) => l.msg === 'plugged size at start unknown: memory plugged before this start counts as boot RAM');
+    const warn = await guest.waitFor('warning', (l) => l.msg === "plugged size at start unknown: the host's welcome is taken as the starting point");
     expect(warn).toMatchObject({ level: 40, why: expect.stringMatching(/zeroed addresses/) });
-    expect(await guest.waitFor('started', (l) => l.msg === 'guest daemon started')).toMatchObject({ initialPluggedBytes: 0 });
+    expect(await guest.waitFor('started', (l) => l.msg === 'guest daemon started')).toMatchObject({ initialPluggedBytes: null });
   });
 });
 

@@ -22,6 +22,21 @@ describe('mem.observed', () => {
   });
 });
 
+describe('mem.observed when the guest cannot tell what was plugged before it started', () => {
+  it('waits for the host\'s word and takes the baseline at the first sample after it', () => {
+    const ts = new TestScheduler((a, b) => expect(a).toEqual(b));
+    ts.run(({ hot, cold, expectObservable }) => {
+      // Sample a comes before the welcome: it cannot count. The baseline is c's MemTotal.
+      const samples$ = hot('a-cd', { a: s(1536), c: s(1536), d: s(1664) });
+      const welcome$ = cold('-w', { w: 512 * MiB });
+      expectObservable(observedEvents(samples$, { initialPluggedBytes: welcome$ })).toBe('--cd', {
+        c: { type: 'mem.observed', pluggedBytes: 512 * MiB },
+        d: { type: 'mem.observed', pluggedBytes: 640 * MiB },
+      });
+    });
+  });
+});
+
 describe('psi fallback', () => {
   it('announces psi.lost and switches to the fallback once; a failing fallback ends PSI with a second notice', async () => {
     const out = await lastValueFrom(

@@ -1,0 +1,99 @@
+/**
+ * Shared steps of the scenario tests: decide whether they can run (QEMU prepared AND the
+ * product landed), boot a guest with the daemon plus a host agent, wait on the daemon's
+ * transitions, read the daemon's footprint inside the guest.
+ */
+import { recordFigure } from './harness-figures.ts';
+import { e2ePrerequisites, reportSkip } from './harness-paths.ts';
+import { guestConfigYaml, HostAgent, hostConfigYaml, parseLogLines, productStatus, transitions, type HostVmLimits, type ProductVm, type Transition } from './harness-product.ts';
+import { bootVm, type Vm, type VmOptions } from './harness-qemu.ts';
+
+/** Why a scenario file must skip, or undefined when it can run. Printed once per file. */
+export function scenarioSkipReason(suite: string): string | undefined {
+  const pre = e2ePrerequisites();
+  const reason = !pre.ok ? pre.reason : (() => {
+    const p = productStatus();
+    return p.ok ? undefined : p.reason;
+  })();
+  if (reason) reportSkip(suite, reason);
+  return reason;
+}
+
+export interface ProductBoot {
+  name: string;
+  limits: HostVmLimits;
+  guestExtra?: Record<string, unknown>;
+  hostDefaults?: Record<string, unknown>;
+  vm?: Omit<VmOptions, 'name' | 'guestConfigYaml'>;
+  /** false: boot without the guest daemon (scenario e's rogue speaks instead). */
+  daemon?: boolean;
+}
+
+export async function bootWithProduct(o: ProductBoot): Promise<ProductVm> {
+  const vm = await bootVm({ ...o.vm, name: o.name, ...(o.daemon === false ? {} : { guestConfigYaml: guestConfigYaml(o.guestExtra) }) });
+  let host: HostAgent;
+  try {
+    host = new HostAgent(vm, hostConfigYaml(vm, o.limits, o.hostDefaults));
+    host.start();
+  } catch (err) {
+    await vm.stop();
+    throw err;
+  }
+  return { vm, host };
+}
+
+export function daemonTransitions(vm: Vm): Transition[] {
+  return transitions(parseLogLines(vm.daemonLines()));
+}
+
+/** Waits for a transition of the guest daemon matching `pred` after index `fromIndex`. */
+export async function waitTransition(vm: Vm, pred: (t: Transition) => boolean, timeoutMs: number, fromIndex = 0): Promise<Transition> {
+  const t0 = Date.now();
+  for (;;) {
+    const hit = daemonTransitions(vm).slice(fromIndex).find(pred);
+    if (hit) return hit;
+    if (Date.now() - t0 > timeoutMs) {
+      const tail = vm.daemonLines().slice(-15).join('\n');
+      throw new Error(`no matching guest daemon transition within ${timeoutMs} ms; daemon log tail:\n${tail}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export const isReady = (t: Transition): boolean => t.to.startsWith('ready.') && !t.from.startsWith('ready.');
+
+/**
+ * Waits for the daemon's first handshake to complete and records how long it took from the
+ * guest being up: node, tsx compiling src/ and loading node_modules over 9p under TCG.
+ */
+export async function waitDaemonReady(p: ProductVm, timeoutMs = 180_000): Promise<void> {
+  const t0 = performance.now();
+  try {
+    await waitTransition(p.vm, isReady, timeoutMs);
+  } catch (err) {
+    throw new Error(`${(err as Error).message}\n${await guestDiagnostics(p.vm)}`, { cause: err });
+  }
+  recordFigure('daemon_start_to_ready_ms', performance.now() - t0, 'ms', p.vm.accel, 'guest up -> first ready.* transition (host agent started at guest up)');
+}
+
+/** What the guest says about its daemon when it never got ready: console tail, kernel log, processes. */
+export async function guestDiagnostics(vm: Vm): Promise<string> {
+  const inGuest = await vm.guest
+    .run('dmesg | tail -15; echo ---; ps -o pid,stat,rss,args | grep -v "\\["', 20_000)
+    .then((r) => r.lines.join('\n'))
+    .catch((e: Error) => `(guest control failed: ${e.message})`);
+  return `--- guest console tail\n${vm.console().split('\n').slice(-10).join('\n')}\n--- guest dmesg / ps\n${inGuest}`;
+}
+
+/** The guest daemon's RSS (peak and now, bytes) and CPU time (ms), read inside the guest. */
+export async function daemonFootprint(vm: Vm): Promise<{ rssBytes: number; peakRssBytes: number; cpuMs: number; uptimeS: number }> {
+  const out = await vm.guest.sh(
+    'p=$(cat /run/memresize-guest.pid); grep -E "^Vm(RSS|HWM):" /proc/$p/status; echo "stat $(cut -d" " -f14,15,22 /proc/$p/stat)"; echo "up $(cut -d" " -f1 /proc/uptime)"',
+  );
+  const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(out)?.[1] ?? NaN) * 1024;
+  const [utime, stime, start] = (/^stat (\d+) (\d+) (\d+)/m.exec(out) ?? []).slice(1).map(Number) as [number, number, number];
+  // /proc/PID/stat counts in USER_HZ ticks, 100 on x86_64 (busybox has no getconf).
+  const hz = 100;
+  const up = Number(/^up ([\d.]+)/m.exec(out)?.[1] ?? NaN);
+  return { rssBytes: kb('VmRSS'), peakRssBytes: kb('VmHWM'), cpuMs: ((utime + stime) * 1000) / hz, uptimeS: up - start / hz };
+}

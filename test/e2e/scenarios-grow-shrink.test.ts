@@ -1,0 +1,96 @@
+/**
+ * Scenarios a, b and a2 of issue 6 on one guest running `memresize guest`, with
+ * `memresize host` driving QEMU over QMP: grow under a fast anonymous workload (the control
+ * run without the daemon is control-oom.test.ts), shrink once it exits, grow again under
+ * page-cache pressure.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { median, recordFigure } from './harness-figures.ts';
+import { DeviceSampler, growLatencies, type ProductVm } from './harness-product.ts';
+import { GiB, MiB } from './harness-qemu.ts';
+import { bootWithProduct, daemonFootprint, daemonTransitions, scenarioSkipReason, waitDaemonReady } from './harness-scenario.ts';
+import { ANON_WORKLOAD, rereadPasses } from './workloads.ts';
+
+const skip = scenarioSkipReason('scenarios a, b, a2');
+const MAX = 2 * GiB;
+/** "Back to at most boot + one step": the guest's smallest grow step (growStepMinBytes default). */
+const ONE_STEP = 128 * MiB;
+/** Rereads of the 900 MiB file: the first ones thrash, the last must run from the grown cache. */
+const PASSES = 8;
+
+describe.skipIf(skip !== undefined)('scenarios a, b, a2: memresize grows a guest under load and shrinks it after', () => {
+  let p: ProductVm;
+  let sampler: DeviceSampler;
+  const t0 = Date.now();
+
+  beforeAll(async () => {
+    p = await bootWithProduct({ name: 'scenario-ab', limits: { maxBytes: MAX }, vm: { rereadDisk: true } });
+    await waitDaemonReady(p);
+    sampler = new DeviceSampler(p.vm).start(100);
+  });
+
+  afterAll(async () => {
+    sampler?.stop();
+    await p?.host.stop();
+    await p?.vm.stop();
+    if (p) recordFigure('scenarios_ab_a2_wall_ms', Date.now() - t0, 'ms', p.vm.accel);
+  });
+
+  it('a: grows the VM so that 1.2 GiB of anonymous memory at 100 MB/s fits, with no OOM kill', async () => {
+    const mark = daemonTransitions(p.vm).length;
+    const before = await daemonFootprint(p.vm);
+    const res = await p.vm.guest.run(ANON_WORKLOAD.command, 300_000);
+    expect(res.status, res.lines.join('\n')).toBe(0);
+    expect(res.lines.some((l) => l.startsWith(`done ${ANON_WORKLOAD.targetMiB}MiB`))).toBe(true);
+    expect(await p.vm.guest.sh('dmesg')).not.toMatch(/Out of memory: Killed process/);
+    expect(sampler.maxRequested()).toBeGreaterThan(0);
+    expect(sampler.maxRequested()).toBeLessThanOrEqual(MAX);
+
+    const lat = growLatencies(daemonTransitions(p.vm).slice(mark));
+    expect(lat.length, 'the daemon logged no completed grow').toBeGreaterThan(0);
+    recordFigure('a_grow_onset_to_online_median_ms', median(lat), 'ms', p.vm.accel, `${lat.length} grows: ${lat.join(', ')}`);
+    recordFigure('a_workload_ms', res.ms, 'ms', p.vm.accel, '1.2 GiB at 100 MB/s + 10 s hold, with memresize');
+    const fp = await daemonFootprint(p.vm);
+    recordFigure('daemon_peak_rss_MiB', fp.peakRssBytes / MiB, 'MiB', p.vm.accel, 'VmHWM inside the guest');
+    // Over the workload only: the daemon's start (tsx compiling src/ under TCG) is not its running cost.
+    const cpuMs = fp.cpuMs - before.cpuMs;
+    const wallS = fp.uptimeS - before.uptimeS;
+    recordFigure('daemon_cpu_percent_during_a', (100 * cpuMs) / 1000 / wallS, '% of a core', p.vm.accel, `${Math.round(cpuMs)} ms CPU over ${wallS.toFixed(1)} s, emulated`);
+  });
+
+  it('b: is back to at most boot + one step within 90 s after the workload exits', async () => {
+    const start = performance.now();
+    const back = await p.vm.mem.waitSize((s) => s <= ONE_STEP, 90_000, 250);
+    expect(back.ok, `device still at ${back.size / MiB} MiB after 90 s`).toBe(true);
+    expect(await p.vm.mem.requestedSize()).toBeLessThanOrEqual(ONE_STEP);
+    recordFigure('b_shrink_completion_ms', performance.now() - start, 'ms', p.vm.accel, 'workload exit -> device <= one step');
+  });
+
+  it('a2: grows under page-cache pressure from rereading a file larger than free memory, and the stall stops', async () => {
+    const mark = daemonTransitions(p.vm).length;
+    const sizeBefore = await p.vm.mem.size();
+    const sampleMark = sampler.samples.length;
+    const res = await p.vm.guest.run(`mkdir -p /mnt/reread && mount -t ext4 -o ro,noload /dev/vda /mnt/reread && sh reread.sh /mnt/reread/data.bin ${PASSES} 2`, 300_000);
+    expect(res.status, res.lines.join('\n')).toBe(0);
+    const passes = rereadPasses(res.lines);
+    expect(passes).toHaveLength(PASSES);
+    const table = passes.map((x) => `pass ${x.pass}: ${x.ms} ms, stall ${x.stallUs} us`).join('\n');
+
+    const after = daemonTransitions(p.vm).slice(mark);
+    const grows = after.filter((t) => t.kind === 'grow' && t.to.startsWith('ready.awaiting-host'));
+    expect(grows.length, 'no grow request under page-cache pressure').toBeGreaterThan(0);
+    expect(grows.some((t) => t.event === 'psi.pressure'), `grow events: ${grows.map((t) => t.event).join(', ')}`).toBe(true);
+    expect(Math.max(...sampler.samples.slice(sampleMark).map((s) => s.size))).toBeGreaterThan(sizeBefore);
+    expect(sampler.maxRequested()).toBeLessThanOrEqual(MAX);
+
+    // Once the disk fits in the grown page cache the rereads stop stalling.
+    const worst = Math.max(...passes.slice(0, -1).map((x) => x.stallUs));
+    const last = passes.at(-1)!;
+    expect(worst, 'the workload never stalled: it made no pressure').toBeGreaterThan(0);
+    expect(last.stallUs, table).toBeLessThan(worst / 10);
+    const lat = growLatencies(after);
+    if (lat.length) recordFigure('a2_grow_onset_to_online_median_ms', median(lat), 'ms', p.vm.accel, `${lat.length} grows`);
+    recordFigure('a2_last_pass_stall_us', last.stallUs, 'us', p.vm.accel, `worst earlier pass ${worst} us`);
+    console.log(table);
+  });
+});
