@@ -4,8 +4,8 @@
  */
 import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
-import { buildProgram } from '../../src/cli/main.ts';
-import { commands, commandsFor } from '../../src/cli/commands/index.ts';
+import { buildProgram, commandsFor } from '../../src/cli/main.ts';
+import { commands } from '../../src/cli/commands/index.ts';
 
 const names = commands.map((c) => c.name);
 const registered = (p: Command) => p.commands.map((c) => c.name());

@@ -26,5 +26,15 @@ describe('bundled build', () => {
     const demo = spawnSync(process.execPath, [bundle, 'demo'], { cwd: dir, encoding: 'utf8', timeout: 30_000 });
     expect(demo.status, demo.stderr).toBe(0);
     expect(demo.stdout).toContain('(5/5)');
+
+    // The guest image's bundle: the daemon and its tools, nothing of the host or simulator.
+    const guestBundle = join(dir, 'memresize-guest.mjs');
+    copyFileSync(join(root, 'dist', 'memresize-guest.mjs'), guestBundle);
+    console.log(`guest bundle size: ${(statSync(guestBundle).size / 2 ** 20).toFixed(1)} MiB`);
+    const guestHelp = spawnSync(process.execPath, [guestBundle, '--help'], { cwd: dir, encoding: 'utf8', timeout: 30_000 });
+    expect(guestHelp.status, guestHelp.stderr).toBe(0);
+    for (const cmd of ['guest', 'status', 'probe', 'check-config']) expect(guestHelp.stdout).toContain(cmd);
+    for (const cmd of ['sim', 'bench', 'host ']) expect(guestHelp.stdout).not.toContain(cmd);
+    expect(statSync(guestBundle).size).toBeLessThan(statSync(bundle).size / 1.5);
   }, 180_000);
 });
