@@ -14,3 +14,19 @@ export const ControlSchema = z
   .prefault({});
 
 export type ControlConfig = z.output<typeof ControlSchema>;
+
+/** Optional metrics of the guest daemon, as a node-exporter textfile (off unless a path is set). */
+export const GuestMetricsSchema = z
+  .object({
+    textfilePath: z
+      .string()
+      .min(1)
+      .nullable()
+      .default(null)
+      .describe('Write Prometheus metrics to this file (for node-exporter\'s textfile collector, e.g. /var/lib/node_exporter/textfile/memresize.prom); null = off.'),
+    intervalMs: z.number().int().min(1000).max(3_600_000).default(15_000).describe('How often the textfile is rewritten (atomically: temp file + rename).'),
+  })
+  .strict()
+  .prefault({});
+
+export type GuestMetricsConfig = z.output<typeof GuestMetricsSchema>;

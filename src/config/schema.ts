@@ -8,7 +8,7 @@ import { bytes, GiB, MiB, millis } from './units.ts';
 import { SignalsSchema } from './signals.ts';
 import { MemorySchema } from './memory.ts';
 import { LinkSchema } from './link.ts';
-import { ControlSchema } from './control.ts';
+import { ControlSchema, GuestMetricsSchema } from './control.ts';
 
 export const LogSchema = z
   .object({
@@ -77,6 +77,7 @@ export const GuestConfigSchema = z
     memory: MemorySchema,
     link: LinkSchema,
     control: ControlSchema,
+    metrics: GuestMetricsSchema,
   })
   .strict()
   .prefault({});

@@ -25,6 +25,8 @@ import { makeMeminfoSource } from '../io/meminfo.ts';
 import { makeMemoryBlocksSource, parseIomemVirtioMem, readMemoryBlocks, virtioMemOnlineBytes, type MemoryBlocksSnapshot } from '../io/memory-blocks.ts';
 import { applyOnlining, makeEligibility, planOnlining } from '../io/memory-blocks-online.ts';
 import { parseZoneinfo } from '../io/zoneinfo.ts';
+import { startTextfileWriter } from '../io/textfile-writer.ts';
+import { GuestCounters, renderGuestMetrics } from '../obs/guest-metrics.ts';
 import { kernelZoneFloorBytes } from '../policy/zones.ts';
 import { loadEpoll, makePsiSource } from '../io/psi.ts';
 import type { PsiReading } from '../io/psi.ts';
@@ -131,7 +133,7 @@ function initialPlugged(procRoot: string, snap: MemoryBlocksSnapshot): { bytes: 
  * long as the process (rebuilding the link would drop the host's session), self-protection
  * is done once at start, and the log destination is opened once.
  */
-const RESTART_ONLY = [/^link\./, /^control\./, /^memory\.(lockMemory|oomScoreAdj)$/, /^log\.pretty$/];
+const RESTART_ONLY = [/^link\./, /^control\./, /^metrics\./, /^memory\.(lockMemory|oomScoreAdj)$/, /^log\.pretty$/];
 /**
  * Records the status keeps: decisions, not observations. Samples arrive every second and
  * would push every decision out of the ring within a minute (the log keeps them at debug).
@@ -249,6 +251,7 @@ export async function startGuest(opts: GuestOptions): Promise<RunningGuest> {
   };
   // The history outlives a rewire: the status shows the transitions that led here.
   const ring = new TransitionRing(config.control.transitions);
+  const counters = new GuestCounters();
   const idBase = makeIdPrefix(procRoot);
   const shared = shareLink(link, log);
   let generation = 0;
@@ -285,7 +288,12 @@ export async function startGuest(opts: GuestOptions): Promise<RunningGuest> {
       // A new id space per composition: the host's idempotency cache remembers the old ids.
       idPrefix: generation === 0 ? idBase : `${idBase}-r${generation}`,
       initialPluggedBytes,
-      tracer: { onRecord: (rec) => isDecision(rec) && ring.push(rec, Date.now()) },
+      tracer: {
+        onRecord: (rec) => {
+          counters.note(rec);
+          if (isDecision(rec)) ring.push(rec, Date.now());
+        },
+      },
     });
   };
 
@@ -306,6 +314,9 @@ export async function startGuest(opts: GuestOptions): Promise<RunningGuest> {
     });
   };
   const control = await openControlSocket(config.control.socketPath, status, log);
+  // Off by default; node-exporter's textfile collector picks the file up.
+  const metricsPath = config.metrics.textfilePath;
+  const metrics = metricsPath ? startTextfileWriter(metricsPath, () => renderGuestMetrics(status(), counters), config.metrics.intervalMs, log) : undefined;
 
   log.info(
     { component: 'daemon', dryRun: !!opts.dryRun, initialPluggedBytes: plugged0 ?? null, blockSizeBytes: first.blockSizeBytes, autoOnline: first.autoOnline, virtioMem: first.virtioMem.map((d) => d.name), online: config.memory.online, controlSocket: control?.path ?? null },
@@ -359,6 +370,7 @@ export async function startGuest(opts: GuestOptions): Promise<RunningGuest> {
       stopped = true;
       // The machine first: from here nothing is requested and nothing answered.
       handle.stop();
+      metrics?.stop();
       await control?.close();
       await shared.close();
     },

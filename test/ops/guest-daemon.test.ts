@@ -4,7 +4,7 @@
  * SIGTERM.
  */
 import { spawnSync } from 'node:child_process';
-import { rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readStatus } from '../../src/io/status-server.ts';
@@ -101,6 +101,23 @@ describe('memresize guest: start-up', () => {
     const warn = await guest.waitFor('warning', (l) => l.msg === "plugged size at start unknown: the host's welcome is taken as the starting point");
     expect(warn).toMatchObject({ level: 40, why: expect.stringMatching(/zeroed addresses/) });
     expect(await guest.waitFor('started', (l) => l.msg === 'guest daemon started')).toMatchObject({ initialPluggedBytes: null });
+  });
+});
+
+describe('memresize guest: metrics textfile', () => {
+  it('writes Prometheus metrics for node-exporter when a path is configured, atomically', async () => {
+    const dir = tempDir('ops-guest');
+    dirs.push(dir);
+    const kernel = new FakeKernel(join(dir, 'k'));
+    const prom = join(dir, 'memresize.prom');
+    writeFileSync(join(dir, 'guest.yaml'), guestConfig(dir, `metrics: { textfilePath: ${prom}, intervalMs: 1000 }`));
+    const guest = spawnCli(['guest', '--dry-run', '--dry-run-max', '2GiB', '--config', join(dir, 'guest.yaml'), '--proc-root', kernel.procRoot, '--sys-root', kernel.sysRoot]);
+    await guest.waitFor('ready.idle', (l) => l.msg === 'transition' && l.to === 'ready.idle');
+    await waitUntil('metrics file with the ready state', () => existsSync(prom) && /memresize_guest_state\{state="idle"\} 1/.test(readFileSync(prom, 'utf8')));
+    const text = readFileSync(prom, 'utf8');
+    expect(text).toMatch(/^memresize_guest_limit_max_bytes 2147483648$/m);
+    expect(text).toMatch(/^# TYPE memresize_guest_transitions_total counter$/m);
+    expect(text).toMatch(/^memresize_guest_plugged_bytes \d+$/m);
   });
 });
 
