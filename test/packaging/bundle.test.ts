@@ -37,4 +37,12 @@ describe('bundled build', () => {
     for (const cmd of ['sim', 'bench', 'host', 'trace']) expect(guestHelp.stdout).not.toMatch(new RegExp(`^\\s+${cmd}\\b`, 'm'));
     expect(statSync(guestBundle).size).toBeLessThan(statSync(bundle).size / 1.5);
   }, 180_000);
+
+  it('npm pack ships the bin, the bundles, the units and the docs, and nothing of the tests', () => {
+    const res = spawnSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: root, encoding: 'utf8', timeout: 120_000 });
+    expect(res.status, res.stderr).toBe(0);
+    const files = (JSON.parse(res.stdout) as { files: { path: string }[] }[])[0]!.files.map((f) => f.path);
+    for (const f of ['bin/memresize.js', 'packaging/memresize-guest.service', 'packaging/memresize-host.service', 'README.md', 'docs/operations.md', 'src/cli/main.ts']) expect(files).toContain(f);
+    expect(files.some((f) => f.startsWith('test/') || f.startsWith('.cache/') || f.startsWith('node_modules/'))).toBe(false);
+  }, 120_000);
 });
