@@ -55,12 +55,21 @@ export async function timelineSvg(tl: Timeline, title: string): Promise<string> 
           {
             data: { values: sizes },
             mark: { type: 'line', interpolate: 'step-after' },
-            encoding: { x, y: { field: 'MiB', type: 'quantitative', title: 'device size (MiB)' }, color: { field: 'series', type: 'nominal', title: null } },
+            encoding: {
+              x,
+              y: { field: 'MiB', type: 'quantitative', title: 'device size (MiB)' },
+              color: { field: 'series', type: 'nominal', title: null, scale: { domain: ['plugged (observed)', 'requested (host)', 'max'], range: ['#1f77b4', '#ff7f0e', '#9e9e9e'] } },
+              strokeDash: { field: 'series', type: 'nominal', legend: null, scale: { domain: ['plugged (observed)', 'requested (host)', 'max'], range: [[1, 0], [4, 3], [2, 2]] } },
+            },
           },
           {
             data: { values: events },
             mark: { type: 'tick', thickness: 2, size: 14 },
-            encoding: { x, y: { value: 235 }, color: { field: 'signal', type: 'nominal', title: 'signal' } },
+            encoding: {
+              x,
+              y: { value: 235 },
+              color: { field: 'signal', type: 'nominal', title: 'signal', scale: { domain: ['psi.pressure', 'headroom.low', 'psi.relaxed'], range: ['#d62728', '#e377c2', '#2ca02c'] } },
+            },
           },
         ],
         resolve: { scale: { color: 'independent' } },
@@ -75,7 +84,15 @@ export async function timelineSvg(tl: Timeline, title: string): Promise<string> 
           x2: { field: 'end' },
           y: { value: 0 },
           y2: { value: 60 },
-          color: { field: 'state', type: 'nominal', title: 'state' },
+          color: {
+            field: 'state',
+            type: 'nominal',
+            title: 'state',
+            scale: {
+              domain: ['connecting', 'handshake', 'degraded', 'idle', 'awaiting-host', 'growing', 'cooling', 'shrinking'],
+              range: ['#bdbdbd', '#969696', '#d62728', '#f0f0f0', '#fdd835', '#66bb6a', '#90caf9', '#ab47bc'],
+            },
+          },
         },
       },
     ],
