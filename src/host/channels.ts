@@ -8,7 +8,7 @@ import net from 'node:net';
 import type { ChannelConfig } from '../config/host.ts';
 import type { Logger } from '../io/log.ts';
 import { makeReconnectingStream, type ReconnectingStream } from '../io/transports/reconnecting.ts';
-import { makeUnixConnector } from '../io/transports/socket.ts';
+import { fromSocket, makeUnixConnector } from '../io/transports/socket.ts';
 import type { Connector } from '../io/transports/types.ts';
 import type { Clock } from '../protocol/clock.ts';
 import { encodeMessage } from '../protocol/codec.ts';
@@ -110,25 +110,7 @@ export function makeHybridVsockConnector(path: string, port: number): Connector 
         sock.off('data', onHandshake);
         sock.removeAllListeners('error');
         sock.removeAllListeners('close');
-        let closed = false;
-        const end = (reason: string) => {
-          if (closed) return;
-          closed = true;
-          sock.destroy();
-          h.onClose(reason);
-        };
-        sock.on('data', (c: Buffer) => h.onData(c));
-        sock.on('error', (e: NodeJS.ErrnoException) => end(e.code ?? e.message));
-        sock.on('close', () => end('closed by peer'));
-        resolve({
-          write: (data) => {
-            if (!closed) sock.write(data);
-          },
-          close: () => {
-            closed = true;
-            sock.destroy();
-          },
-        });
+        resolve(fromSocket(sock, h));
         const rest = Buffer.from(head.slice(nl + 1), 'latin1');
         if (rest.length) queueMicrotask(() => h.onData(rest));
       };

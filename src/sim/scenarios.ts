@@ -86,6 +86,15 @@ function knots(ks: [number, number][]): (t: number) => number {
 
 const H = 3600;
 
+/** Anon 500 MiB; +2 GiB within 1 s at 10 min and again at 40 min, each held 5 min (spike, flaky-host). */
+function spikeWorkload() {
+  return sampled(1 * H, 0.5, (t) => {
+    const on = (t >= 600 && t < 900) || (t >= 2400 && t < 2700);
+    const edge = t >= 599 && t < 600 ? t - 599 : t >= 2399 && t < 2400 ? t - 2399 : on ? 1 : 0;
+    return { anonBytes: 500 * MiB + 2 * GiB * edge, fileBytes: 150 * MiB };
+  });
+}
+
 export const SCENARIOS: Scenario[] = [
   {
     name: 'steady',
@@ -116,12 +125,7 @@ export const SCENARIOS: Scenario[] = [
     durationS: 1 * H,
     bootBytes: 1 * GiB,
     maxBytes: 3 * GiB,
-    workload: () =>
-      sampled(1 * H, 0.5, (t) => {
-        const on = (t >= 600 && t < 900) || (t >= 2400 && t < 2700);
-        const edge = t >= 599 && t < 600 ? t - 599 : t >= 2399 && t < 2400 ? t - 2399 : on ? 1 : 0;
-        return { anonBytes: 500 * MiB + 2 * GiB * edge, fileBytes: 150 * MiB };
-      }),
+    workload: spikeWorkload,
   },
   {
     name: 'fast-anon',
@@ -204,12 +208,7 @@ export const SCENARIOS: Scenario[] = [
     bootBytes: 1 * GiB,
     maxBytes: 3 * GiB,
     host: { faultsAt: () => ({ dropProb: 0.3, lateProb: 0.2, lateMs: 3000 }) },
-    workload: () =>
-      sampled(1 * H, 0.5, (t) => {
-        const on = (t >= 600 && t < 900) || (t >= 2400 && t < 2700);
-        const edge = t >= 599 && t < 600 ? t - 599 : t >= 2399 && t < 2400 ? t - 2399 : on ? 1 : 0;
-        return { anonBytes: 500 * MiB + 2 * GiB * edge, fileBytes: 150 * MiB };
-      }),
+    workload: spikeWorkload,
   },
   {
     name: 'unplug-resistant',

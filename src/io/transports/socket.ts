@@ -2,7 +2,8 @@
 import net from 'node:net';
 import type { ByteStream, Connector, StreamHandlers } from './types.ts';
 
-function fromSocket(sock: net.Socket, h: StreamHandlers): ByteStream {
+/** A connected socket as a ByteStream: the first error, close or end ends it, once. */
+export function fromSocket(sock: net.Socket, h: StreamHandlers): ByteStream {
   let closed = false;
   const end = (reason: string) => {
     if (closed) return;
