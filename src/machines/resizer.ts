@@ -101,6 +101,7 @@ export const resizerSetup = setup({
     isFullStall: ({ event }) => event.type === 'psi.pressure' && event.severity === 'full',
     hasPendingPressure: ({ context }) => context.pendingPressure !== null,
     isNotDenied: ({ context }) => context.cooldownAfter !== 'deny',
+    isAfterShrink: ({ context }) => context.cooldownAfter === 'shrink' || context.cooldownAfter === 'unplug-failure',
     canRetryAck: ({ context }) => (context.request?.attempt ?? 0) < context.timing.ackMaxRetries,
     isShrinkInFlight: ({ context }) => context.request?.kind === 'shrink',
     isGrantedGrow: (a) => isCurrentAck(a, 'granted') && a.context.request?.kind === 'grow',
@@ -417,6 +418,12 @@ export const resizerMachine = resizerSetup.createMachine({
                 target: 'awaiting-host',
                 actions: ['regretShrink', 'beginGrow'],
                 description: 'Full stall (no task could run): grow now. If the cooldown follows a shrink, that shrink is regretted.',
+              },
+              {
+                guard: and(['canGrow', 'isAfterShrink']),
+                target: 'awaiting-host',
+                actions: ['regretShrink', 'beginGrow'],
+                description: 'Pressure after a shrink is fresh evidence, not a stale reading: the shrink cut too deep, grow back now (and shrink less, later, next time).',
               },
               {
                 guard: not('hasPendingPressure'),

@@ -227,10 +227,10 @@ describe('shrinking', () => {
     h.send(pressure); // the workload re-reads the cache the shrink evicted
     expect(h.ctx().shrinkRegrets).toBe(1);
     expect(h.ctx().shrinkScale).toBe(0.5);
-    // The deferred pressure grows back at the end of the cooldown.
-    h.advance(baseCooldown + 10);
+    // Fresh pressure after a shrink is not stale: it grows back at once.
     const back = h.resizes()[1]!;
     expect(back.kind).toBe('grow');
+    expect(h.state()).toBe('ready.awaiting-host.sent');
     h.send({ type: 'host.ack', id: back.id, outcome: 'granted', grantedBytes: back.targetBytes });
     h.send({ type: 'mem.observed', pluggedBytes: back.targetBytes });
     h.advance(h.ctx().timing.cooldownAfterGrowMs + 10);

@@ -83,7 +83,7 @@ export function serializeSnapshot(s: Snap): string {
     t: c.targetBytes === null ? null : c.pluggedBytes >= c.targetBytes ? 'reached' : 'below',
     sample: c.sample === null ? null : c.sample.memAvailableBytes > GiB ? 'surplus' : 'tight',
     fails: Math.min(c.unplugFailures, 1),
-    deny: c.cooldownAfter === 'deny',
+    after: c.cooldownAfter === 'deny' ? 'deny' : c.cooldownAfter === 'shrink' || c.cooldownAfter === 'unplug-failure' ? 'shrink' : 'other',
   });
 }
 
