@@ -8,8 +8,7 @@
  * Flags: --idle-seconds N (default 60), --runs N (default 5), --skip-idle, --skip-latency.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { build } from 'esbuild';
+import { existsSync, readFileSync } from 'node:fs';
 import { asyncScheduler, filter, firstValueFrom, map, ReplaySubject, share, takeUntil, timer } from 'rxjs';
 import { defaultGuestConfig } from '../src/config/schema.ts';
 import { parseMeminfo } from '../src/io/meminfo.ts';
@@ -59,31 +58,20 @@ interface Variant {
 
 /**
  * The daemon three ways, idle side by side for the same window: as developers run it
- * (tsx compiling TypeScript in-process), as `npm run build` ships it (one bundle of the
- * whole CLI, if dist/ exists), and as a bundle of the guest command alone (what a
- * guest image needs; built here with esbuild).
+ * (tsx compiling TypeScript in-process), and as `npm run build` ships it: the whole CLI
+ * (dist/memresize.mjs) and the guest image's bundle (dist/memresize-guest.mjs). The
+ * bundles are built first when missing.
  */
 async function variants(): Promise<Variant[]> {
-  const out: Variant[] = [{ name: 'tsx (bin/memresize.js)', argv: ['bin/memresize.js'] }];
-  if (existsSync('dist/memresize.mjs')) out.push({ name: 'bundle (dist/memresize.mjs)', argv: ['dist/memresize.mjs'] });
-  mkdirSync('.cache/bench-io', { recursive: true });
-  await build({
-    stdin: {
-      contents: "import { Command } from 'commander'; import { registerGuest } from './src/cli/commands/guest.ts'; const p = new Command('memresize'); registerGuest(p, (c) => { process.exitCode = c; }); await p.parseAsync(process.argv.slice(2), { from: 'user' });",
-      resolveDir: process.cwd(),
-      loader: 'ts',
-    },
-    outfile: '.cache/bench-io/guest.mjs',
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'esm',
-    external: ['epoll', 'koffi'],
-    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
-    logLevel: 'warning',
-  });
-  out.push({ name: 'guest-only bundle', argv: ['.cache/bench-io/guest.mjs'] });
-  return out;
+  if (!existsSync('dist/memresize.mjs') || !existsSync('dist/memresize-guest.mjs')) {
+    const res = spawnSync(process.execPath, ['node_modules/tsx/dist/cli.mjs', 'scripts/build.ts'], { stdio: 'inherit' });
+    if (res.status !== 0) throw new Error('npm run build failed');
+  }
+  return [
+    { name: 'tsx (bin/memresize.js)', argv: ['bin/memresize.js'] },
+    { name: 'bundle (dist/memresize.mjs)', argv: ['dist/memresize.mjs'] },
+    { name: 'guest bundle (dist/memresize-guest.mjs)', argv: ['dist/memresize-guest.mjs'] },
+  ];
 }
 
 async function idleFootprint(): Promise<void> {
