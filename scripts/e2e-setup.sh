@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Prepares everything the end-to-end suite (test/e2e) needs to boot a real Linux guest under
 # QEMU: packages, the Debian guest kernel and its modules, a busybox initramfs and the
-# read-only runtime share (Node and the shared libraries it loads). Idempotent: a second run
+# read-only runtime share (Node and the shared libraries it loads), and the guest bundle. Idempotent: a second run
 # only refreshes the runtime share and finishes in seconds. Works from any checkout folder.
 #
 #   bash scripts/e2e-setup.sh          # or: npm run test:e2e (setup, then the e2e project)
@@ -12,6 +12,8 @@
 #   vmlinuz            the guest kernel
 #   initramfs.cpio.gz  busybox + modules + /init (scripts/e2e/init.sh)
 #   runtime/           9p share "rt": usr/bin/node, lib/x86_64-linux-gnu/*, lib64/ld-linux*
+# and, in the repo, dist/memresize-guest.mjs (npm run build, when missing or older than src/),
+# the daemon the guest runs (9p share "dist").
 #   reread.ext4        read-only disk of scenario a2 (900 MiB file in ext4)
 #   kernel.env         KERNEL_PKG / KERNEL_VERSION of the prepared kernel
 #   accel.env          ACCEL=kvm|tcg, probed once per QEMU and kernel version
@@ -37,6 +39,9 @@ ensure_initramfs "$CACHE" "$HERE"
 # shellcheck source=scripts/e2e/runtime.sh
 . "$HERE/runtime.sh"
 refresh_runtime "$CACHE" "$REPO"
+# shellcheck source=scripts/e2e/bundle.sh
+. "$HERE/bundle.sh"
+ensure_guest_bundle "$REPO"
 # shellcheck source=scripts/e2e/disk.sh
 . "$HERE/disk.sh"
 ensure_reread_disk "$CACHE"

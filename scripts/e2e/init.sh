@@ -2,10 +2,13 @@
 # /init of the e2e guest (packed into the initramfs by scripts/e2e-setup.sh).
 #
 # Kernel command line switches read here:
-#   memresize.guest=<config>   start `memresize guest --config <config>` (logs on /dev/hvc0);
-#                              without it the guest boots with no daemon (control runs).
+#   memresize.guest=<config>   start `node /app/dist/memresize-guest.mjs guest --config <config>`
+#                              (logs on /dev/hvc0), restarted on abnormal exits like systemd's
+#                              Restart=on-failure; without it the guest boots with no daemon.
 # 9p shares (read-only, all attached by test/e2e/harness-qemu.ts):
-#   rt -> /rt (node, libraries, package.json)   src, bin, nm -> /app/{src,bin,node_modules}
+#   rt -> /rt (node, libraries, package.json)   dist -> /app/dist (the guest bundle)
+#   nm -> /app/node_modules (the optional native addons epoll, koffi the bundle loads)
+#   src, bin -> /app/{src,bin} (the unbundled CLI, only for diagnosis: not used by the tests)
 #   e2e -> /app/e2e (test/e2e/guest: control agent, workloads)   run -> /run/e2e (per-boot files)
 /bin/busybox --install -s
 export PATH=/usr/bin:/bin:/usr/sbin:/sbin HOME=/tmp
@@ -32,6 +35,7 @@ mount9p rt /rt
 mount9p src /app/src
 mount9p bin /app/bin
 mount9p nm /app/node_modules
+mount9p dist /app/dist
 mount9p e2e /app/e2e
 mount9p run /run/e2e
 cp /rt/package.json /app/package.json
@@ -50,12 +54,24 @@ for arg in $(cat /proc/cmdline); do
 done
 if [ -n "$guest_config" ]; then
   say "starting memresize guest --config $guest_config"
-  # Supervised so that a crash (e.g. status 139, SIGSEGV) is reported on the console; the
+  # The self-contained bundle (npm run build): plain node, no tsx compiling src/ over 9p.
+  # Supervised like the systemd unit (Restart=on-failure, RestartSec=1): an abnormal exit
+  # (non-zero status, or a signal other than SIGTERM, e.g. 139 = SIGSEGV) is reported on the
+  # console and the daemon restarted after 1 s; a clean exit (0, or 143 after SIGTERM) ends
+  # it. The tests count the "restarting" lines and fail when the daemon keeps crashing. The
   # pid file holds node's own pid, for the tests' RSS and CPU readings.
   (
     cd /app
-    sh -c 'echo $$ >/run/memresize-guest.pid; exec node bin/memresize.js guest --config "$1"' _ "$guest_config" </dev/null >/dev/hvc0 2>&1
-    say "memresize guest exited with status $?"
+    n=0
+    while :; do
+      sh -c 'echo $$ >/run/memresize-guest.pid; exec node /app/dist/memresize-guest.mjs guest --config "$1"' _ "$guest_config" </dev/null >/dev/hvc0 2>&1
+      rc=$?
+      say "memresize guest exited with status $rc"
+      case "$rc" in 0 | 143) break ;; esac
+      n=$((n + 1))
+      say "restarting memresize guest in 1 s (restart $n)"
+      sleep 1
+    done
   ) &
 fi
 say "up at $(cut -d' ' -f1 /proc/uptime)s"

@@ -11,7 +11,7 @@ export interface Tracked {
   readonly pid: number;
   readonly child: ChildProcess;
   readonly exited: Promise<number | null>;
-  /** SIGTERM, then SIGKILL after graceMs; resolves when the process is gone. */
+  /** SIGTERM, then SIGKILL after graceMs (0: SIGKILL only); resolves when the process is gone. */
   stop(graceMs?: number): Promise<void>;
   isRunning(): boolean;
 }
@@ -90,6 +90,13 @@ export function spawnTracked(cmd: string, args: string[], opts: { logFile: strin
     isRunning: () => running,
     async stop(graceMs = 3000) {
       if (!running) return;
+      // graceMs 0: SIGKILL only. (A SIGTERM first, even followed at once by SIGKILL, lets a
+      // process with a SIGTERM handler start its orderly shutdown: scenario d needs a kill.)
+      if (graceMs <= 0) {
+        killQuietly(pid, 'SIGKILL');
+        await exited;
+        return;
+      }
       killQuietly(pid, 'SIGTERM');
       const t = setTimeout(() => killQuietly(pid, 'SIGKILL'), graceMs);
       await exited;

@@ -30,7 +30,7 @@ let cached: Readiness | undefined;
 /** Are the guest daemon and the host agent there? (the scenarios skip until both are) */
 export function productStatus(): Readiness {
   if (cached) return cached;
-  const need = ['src/daemon/guest.ts', 'src/host/agent.ts'].filter((p) => !existsSync(join(REPO_ROOT, p)));
+  const need = ['src/daemon/guest.ts', 'src/host/agent.ts', 'dist/memresize-guest.mjs'].filter((p) => !existsSync(join(REPO_ROOT, p)));
   if (need.length) return (cached = { ok: false, reason: `product not landed yet: missing ${need.join(', ')}` });
   const help = spawnSync(process.execPath, [join(REPO_ROOT, 'bin/memresize.js'), '--help'], { encoding: 'utf8', timeout: 60_000 });
   const cmds = ['guest', 'host'].filter((c) => !new RegExp(`^\\s+${c}\\b`, 'm').test(help.stdout ?? ''));
@@ -60,6 +60,10 @@ export interface HostVmLimits {
   maxBytes: number;
   requestsPerSec?: number;
   burst?: number;
+  /** Extra fields of the VM's qemu adapter (e.g. unplugTimeoutMs). */
+  adapter?: Record<string, unknown>;
+  /** QMP socket the agent uses instead of its own QEMU monitor (scenario d's delaying proxy). */
+  qmpSocket?: string;
 }
 
 /** The host agent's config: one VM, its channel is QEMU's chardev server, QMP its own socket. */
@@ -67,7 +71,7 @@ export function hostConfigYaml(vm: Vm, limits: HostVmLimits, defaults: Record<st
   const entry: Record<string, unknown> = {
     name: 'e2e',
     channel: { kind: 'unix-connect', path: vm.memresizeSocket },
-    adapter: { kind: 'qemu', qmpSocket: vm.agentQmpSocket, device: 'vm0' },
+    adapter: { kind: 'qemu', qmpSocket: limits.qmpSocket ?? vm.agentQmpSocket, device: 'vm0', ...limits.adapter },
     minBytes: limits.minBytes ?? 0,
     maxBytes: limits.maxBytes,
   };

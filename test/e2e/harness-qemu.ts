@@ -94,6 +94,7 @@ function qemuArgs(o: Required<Pick<VmOptions, 'bootMiB' | 'virtioMemMiB' | 'cpus
     ...share('src', join(REPO_ROOT, 'src')),
     ...share('bin', join(REPO_ROOT, 'bin')),
     ...share('nm', join(REPO_ROOT, 'node_modules')),
+    ...share('dist', join(REPO_ROOT, 'dist')),
     ...share('e2e', GUEST_DIR),
     ...share('run', join(dir, 'share')),
   ];

@@ -21,7 +21,11 @@ export function scenarioSkipReason(suite: string): string | undefined {
 
 export interface ProductBoot {
   name: string;
+  /** qmpSocket may be computed from the booted VM (scenario d's proxy lives in its folder). */
   limits: HostVmLimits;
+  qmpSocket?: (vm: Vm) => string;
+  /** Runs after the guest is up and before the host agent starts. */
+  beforeHost?: (vm: Vm) => Promise<void>;
   guestExtra?: Record<string, unknown>;
   hostDefaults?: Record<string, unknown>;
   vm?: Omit<VmOptions, 'name' | 'guestConfigYaml'>;
@@ -33,7 +37,9 @@ export async function bootWithProduct(o: ProductBoot): Promise<ProductVm> {
   const vm = await bootVm({ ...o.vm, name: o.name, ...(o.daemon === false ? {} : { guestConfigYaml: guestConfigYaml(o.guestExtra) }) });
   let host: HostAgent;
   try {
-    host = new HostAgent(vm, hostConfigYaml(vm, o.limits, o.hostDefaults));
+    await o.beforeHost?.(vm);
+    const limits = o.qmpSocket ? { ...o.limits, qmpSocket: o.qmpSocket(vm) } : o.limits;
+    host = new HostAgent(vm, hostConfigYaml(vm, limits, o.hostDefaults));
     host.start();
   } catch (err) {
     await vm.stop();
@@ -64,7 +70,7 @@ export const isReady = (t: Transition): boolean => t.to.startsWith('ready.') && 
 
 /**
  * Waits for the daemon's first handshake to complete and records how long it took from the
- * guest being up: node, tsx compiling src/ and loading node_modules over 9p under TCG.
+ * guest being up: node loading the guest bundle (dist/memresize-guest.mjs) over 9p under TCG.
  */
 export async function waitDaemonReady(p: ProductVm, timeoutMs = 180_000): Promise<void> {
   const t0 = performance.now();
@@ -73,7 +79,26 @@ export async function waitDaemonReady(p: ProductVm, timeoutMs = 180_000): Promis
   } catch (err) {
     throw new Error(`${(err as Error).message}\n${await guestDiagnostics(p.vm)}`, { cause: err });
   }
-  recordFigure('daemon_start_to_ready_ms', performance.now() - t0, 'ms', p.vm.accel, 'guest up -> first ready.* transition (host agent started at guest up)');
+  recordFigure('daemon_start_to_ready_ms', performance.now() - t0, 'ms', p.vm.accel, 'guest up -> first ready.* transition (host agent started at guest up; node + dist/memresize-guest.mjs over 9p)');
+}
+
+/**
+ * How many times /init restarted the guest daemon after an abnormal exit (its
+ * Restart=on-failure), from the guest console, with the exit statuses seen.
+ */
+export function daemonRestarts(vm: Vm): { restarts: number; statuses: number[] } {
+  const con = vm.console();
+  const statuses = [...con.matchAll(/e2e-init: memresize guest exited with status (\d+)/g)].map((m) => Number(m[1]));
+  return { restarts: (con.match(/e2e-init: restarting memresize guest/g) ?? []).length, statuses };
+}
+
+/** A daemon that crashes now and then is restarted; one that keeps crashing fails the test. */
+export const MAX_DAEMON_RESTARTS = 2;
+
+export function checkDaemonRestarts(vm: Vm, label: string): { restarts: number; statuses: number[] } {
+  const r = daemonRestarts(vm);
+  recordFigure(`${label}_daemon_restarts`, r.restarts, 'restarts', vm.accel, r.statuses.length ? `exit statuses ${r.statuses.join(', ')}` : 'no abnormal exit');
+  return r;
 }
 
 /** What the guest says about its daemon when it never got ready: console tail, kernel log, processes. */

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { median, recordFigure } from './harness-figures.ts';
 import { DeviceSampler, growLatencies, type ProductVm } from './harness-product.ts';
 import { GiB, MiB } from './harness-qemu.ts';
-import { bootWithProduct, daemonFootprint, daemonTransitions, scenarioSkipReason, waitDaemonReady } from './harness-scenario.ts';
+import { bootWithProduct, checkDaemonRestarts, daemonFootprint, daemonTransitions, MAX_DAEMON_RESTARTS, scenarioSkipReason, waitDaemonReady } from './harness-scenario.ts';
 import { ANON_WORKLOAD, rereadPasses } from './workloads.ts';
 
 const skip = scenarioSkipReason('scenarios a, b, a2');
@@ -52,7 +52,7 @@ describe.skipIf(skip !== undefined)('scenarios a, b, a2: memresize grows a guest
     recordFigure('a_workload_ms', res.ms, 'ms', p.vm.accel, '1.2 GiB at 100 MB/s + 10 s hold, with memresize');
     const fp = await daemonFootprint(p.vm);
     recordFigure('daemon_peak_rss_MiB', fp.peakRssBytes / MiB, 'MiB', p.vm.accel, 'VmHWM inside the guest');
-    // Over the workload only: the daemon's start (tsx compiling src/ under TCG) is not its running cost.
+    // Over the workload only: the daemon's start (loading the bundle under TCG) is not its running cost.
     const cpuMs = fp.cpuMs - before.cpuMs;
     const wallS = fp.uptimeS - before.uptimeS;
     recordFigure('daemon_cpu_percent_during_a', (100 * cpuMs) / 1000 / wallS, '% of a core', p.vm.accel, `${Math.round(cpuMs)} ms CPU over ${wallS.toFixed(1)} s, emulated`);
@@ -92,5 +92,9 @@ describe.skipIf(skip !== undefined)('scenarios a, b, a2: memresize grows a guest
     if (lat.length) recordFigure('a2_grow_onset_to_online_median_ms', median(lat), 'ms', p.vm.accel, `${lat.length} grows`);
     recordFigure('a2_last_pass_stall_us', last.stallUs, 'us', p.vm.accel, `worst earlier pass ${worst} us`);
     console.log(table);
+  });
+
+  it('the daemon did not keep crashing (restarted at most twice by /init)', () => {
+    expect(checkDaemonRestarts(p.vm, 'ab_a2').restarts).toBeLessThanOrEqual(MAX_DAEMON_RESTARTS);
   });
 });
