@@ -149,3 +149,20 @@ export function changedPaths(a: unknown, b: unknown, path = ''): string[] {
   }
   return [path];
 }
+
+/** How long a stop may take before the process exits anyway (status 1). */
+export const STOP_DEADLINE_MS = 5000;
+
+/**
+ * Runs a daemon's stop, but exits the process with status 1 if it has not finished within
+ * STOP_DEADLINE_MS: a stuck socket must not keep a stopping daemon alive.
+ */
+export async function stopWithin(stop: () => Promise<void>, log: Logger): Promise<void> {
+  const deadline = setTimeout(() => {
+    log.error({ deadlineMs: STOP_DEADLINE_MS }, 'stop did not finish in time; exiting');
+    process.exit(1);
+  }, STOP_DEADLINE_MS);
+  deadline.unref();
+  await stop();
+  clearTimeout(deadline);
+}

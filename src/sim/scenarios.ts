@@ -86,6 +86,12 @@ function knots(ks: [number, number][]): (t: number) => number {
 
 const H = 3600;
 
+/** A batch job every 20 min: +1.5 GiB anon over 5 min, freed at once (sawtooth, unplug-resistant). */
+function sawtoothJob(t: number): number {
+  const ph = t % 1200;
+  return ph >= 300 && ph < 600 ? (1.5 * GiB * (ph - 300)) / 300 : 0;
+}
+
 /** Anon 500 MiB; +2 GiB within 1 s at 10 min and again at 40 min, each held 5 min (spike, flaky-host). */
 function spikeWorkload() {
   return sampled(1 * H, 0.5, (t) => {
@@ -148,11 +154,7 @@ export const SCENARIOS: Scenario[] = [
     maxBytes: 3 * GiB,
     workload: (rng) => {
       const n = wander(rng, 10 * MiB);
-      return sampled(3 * H, 1, (t) => {
-        const ph = t % 1200;
-        const job = ph >= 300 && ph < 600 ? (1.5 * GiB * (ph - 300)) / 300 : 0;
-        return { anonBytes: 400 * MiB + job + n(t), fileBytes: 200 * MiB };
-      });
+      return sampled(3 * H, 1, (t) => ({ anonBytes: 400 * MiB + sawtoothJob(t) + n(t), fileBytes: 200 * MiB }));
     },
   },
   {
@@ -219,9 +221,7 @@ export const SCENARIOS: Scenario[] = [
     workload: (rng) => {
       const n = wander(rng, 10 * MiB);
       return sampled(3 * H, 1, (t) => {
-        const ph = t % 1200;
-        const job = ph >= 300 && ph < 600 ? (1.5 * GiB * (ph - 300)) / 300 : 0;
-        const anon = 400 * MiB + job + n(t);
+        const anon = 400 * MiB + sawtoothJob(t) + n(t);
         const pinned = Math.floor(t / 1200) % 2 === 1 ? 0.3 * (anon + 200 * MiB) : 0;
         return { anonBytes: anon, fileBytes: 200 * MiB, unmovableBytes: pinned };
       });

@@ -4,7 +4,7 @@ import { parseSize } from '../../config/units.ts';
 import { loadConfigFile } from '../../config/load.ts';
 import { makeLogger } from '../../io/log.ts';
 import { startGuest } from '../../daemon/guest.ts';
-import { watchSignals } from '../../daemon/lifecycle.ts';
+import { stopWithin, watchSignals } from '../../daemon/lifecycle.ts';
 
 interface GuestFlags {
   config?: string;
@@ -19,7 +19,6 @@ interface GuestFlags {
 }
 
 /** A stop that hangs (a socket that will not close) must not keep systemd waiting. */
-const STOP_DEADLINE_MS = 5000;
 
 function size(text: string, flag: string): number {
   const v = parseSize(text);
@@ -91,13 +90,7 @@ export function registerGuest(program: Command, setExit: (code: number) => void)
           },
           async stop(signal) {
             dlog.info({ signal }, 'guest daemon stopping');
-            const deadline = setTimeout(() => {
-              dlog.error({ deadlineMs: STOP_DEADLINE_MS }, 'stop did not finish in time; exiting');
-              process.exit(1);
-            }, STOP_DEADLINE_MS);
-            deadline.unref();
-            await g.stop();
-            clearTimeout(deadline);
+            await stopWithin(() => g.stop(), dlog);
           },
         },
         { durationMs: flags.durationMs ? Number(flags.durationMs) : undefined },

@@ -3,11 +3,10 @@ import { HostConfigSchema } from '../../config/host.ts';
 import { loadConfigFile } from '../../config/load.ts';
 import { startHostAgent } from '../../host/run.ts';
 import { makeLogger } from '../../io/log.ts';
-import { watchSignals } from '../../daemon/lifecycle.ts';
+import { stopWithin, watchSignals } from '../../daemon/lifecycle.ts';
 
 export const EXIT_BAD_CONFIG = 2;
 /** A stop that hangs (a QMP socket that will not close) must not keep systemd waiting. */
-const STOP_DEADLINE_MS = 5000;
 
 export function registerHost(program: Command, setExit: (code: number) => void): Command {
   return program
@@ -44,13 +43,7 @@ export function registerHost(program: Command, setExit: (code: number) => void):
         async stop(signal) {
           // New requests are denied from here; running resizes are left to the hypervisor.
           log.info({ signal }, 'host agent stopping');
-          const deadline = setTimeout(() => {
-            log.error({ deadlineMs: STOP_DEADLINE_MS }, 'stop did not finish in time; exiting');
-            process.exit(1);
-          }, STOP_DEADLINE_MS);
-          deadline.unref();
-          await agent.close();
-          clearTimeout(deadline);
+          await stopWithin(() => agent.close(), log);
           log.info('host agent stopped');
         },
       });
