@@ -58,6 +58,8 @@ export const PolicySchema = z
     memmapPercent: z.number().min(0).max(10).default(1.5625).describe('Memory the kernel takes from existing RAM for the memmap of plugged memory (2 MiB per 128 MiB = 1.5625%).'),
     shrinkStepMaxBytes: bytes().default(1 * GiB).describe('Largest single shrink step.'),
     shrinkScaleMin: z.number().min(0.01).max(1).default(0.125).describe('After repeated unplug failures the shrink step is halved down to this share.'),
+    stallFloorMarginBytes: bytes().default(64 * MiB).describe('A PSI stall raises the MemAvailable the daemon defends (instead of the reserve) to MemAvailable at the stall plus this margin: page cache the workload re-reads is working set.'),
+    stallFloorHalfLifeMs: millis(1000, 7 * 24 * 3_600_000).default(30 * 60_000).describe('Half-life of that raised floor: it decays back to the reserve, so a working set that shrank can be given back.'),
   })
   .prefault({});
 

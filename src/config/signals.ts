@@ -13,7 +13,7 @@ export const SignalsSchema = z
       .default('auto')
       .describe('PSI mode: auto probes rtpoll (privileged window), then avgs (2 s multiples, unprivileged), then polling of `total`.'),
     psiWindowUs: z.number().int().min(50_000).max(10_000_000).default(500_000).describe('PSI trigger window in privileged (rtpoll) mode; the kernel allows 500 ms..10 s (some kernels less).'),
-    psiThresholdUs: z.number().int().min(1_000).max(10_000_000).default(50_000).describe('Stall within one window that fires the trigger (rtpoll mode).'),
+    psiThresholdUs: z.number().int().min(1_000).max(10_000_000).default(25_000).describe('Stall within one window that fires the trigger (rtpoll mode).'),
     psiAvgsWindowUs: z.number().int().min(2_000_000).max(10_000_000).multipleOf(2_000_000).default(2_000_000).describe('Trigger window in avgs mode (unprivileged writers: multiples of 2 s only).'),
     psiAvgsThresholdUs: z.number().int().min(1_000).max(10_000_000).default(100_000).describe('Stall within one avgs window that fires the trigger.'),
     psiPollIntervalMs: millis(100, 60_000).default(1000).describe('Polling mode: how often `total` is read to compute the stall rate.'),

@@ -11,7 +11,7 @@
  * errors, rate-limited). The caller closes the link after stop().
  */
 import { createActor, type Actor } from 'xstate';
-import { EMPTY, filter, isObservable, map, Subject, type Observable, type SchedulerLike, type Subscription } from 'rxjs';
+import { distinctUntilChanged, EMPTY, filter, from, isObservable, map, Subject, type Observable, type SchedulerLike, type Subscription } from 'rxjs';
 import type { GuestConfig } from '../config/schema.ts';
 import { makeResizerEffects } from '../io/effects.ts';
 import type { HostEvent, HostLink } from '../io/host-link.ts';
@@ -25,6 +25,7 @@ import type { ResizeRequest, ResizerEvent } from '../machines/events.ts';
 import { isResizerEvent, makeSignals, type PsiLostNotice, type SignalNotice, type TrendSample } from '../signals/index.ts';
 import { makeGrowMeter } from './grow-meter.ts';
 import { project } from '../signals/headroom.ts';
+import { stallFloorBytes } from '../policy/sizing.ts';
 
 /** XState's clock interface (SimulatedClock implements it; real timers by default). */
 export interface Clock {
@@ -116,7 +117,16 @@ export function wireGuest(deps: WireDeps): WireHandle {
       filter((e): e is Extract<HostEvent, { type: 'host.welcome' }> => e.type === 'host.welcome'),
       map((e) => e.pluggedBytes),
     );
-  const signals$ = makeSignals({ psi$: deps.psi$, meminfo$, growLatencyMs$: growLatency.asObservable(), initialPluggedBytes: initialPlugged }, config, scheduler);
+  // The stall floor the machine learns from PSI goes back into headroom.low's projection.
+  const learnedStall$ = from(actor).pipe(
+    map((s) => s.context.learnedStall),
+    distinctUntilChanged(),
+  );
+  const signals$ = makeSignals(
+    { psi$: deps.psi$, meminfo$, growLatencyMs$: growLatency.asObservable(), initialPluggedBytes: initialPlugged, learnedStall$ },
+    config,
+    scheduler,
+  );
 
   const send = (e: ResizerEvent) => {
     actor.send(e);
@@ -146,7 +156,7 @@ export function wireGuest(deps: WireDeps): WireHandle {
   };
 
   const nearReserve = (s: TrendSample) => {
-    const p = project(s, config.policy);
+    const p = project(s, config.policy, stallFloorBytes(s, config.policy, actor.getSnapshot().context.learnedStall, s.atMs));
     return p.consumeBps >= config.signals.headroomMinConsumeBps && p.secondsToReserve <= FAST_HORIZON_S;
   };
 

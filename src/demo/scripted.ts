@@ -53,7 +53,7 @@ export function runScriptedDemo(log: Logger, clock = new SimulatedClock()): Demo
   const actorRef: { send: (e: ResizerEvent) => void } = { send: () => {} };
   const send = (e: ResizerEvent) => actorRef.send(e);
   const sample = (availableMiB: number, trendMBps: number) =>
-    send({ type: 'meminfo.sample', memTotalBytes: BOOT + plugged, memAvailableBytes: availableMiB * MiB, availableTrendBps: trendMBps * 1e6 });
+    send({ type: 'meminfo.sample', atMs: clock.now(), memTotalBytes: BOOT + plugged, memAvailableBytes: availableMiB * MiB, availableTrendBps: trendMBps * 1e6 });
   const observe = (bytes: number) => {
     plugged = bytes;
     send({ type: 'mem.observed', pluggedBytes: plugged });

@@ -1,5 +1,5 @@
 import type { MachineConfig, PolicyConfig, TimingConfig } from '../config/schema.ts';
-import type { Limits, MemSample } from '../policy/sizing.ts';
+import type { LearnedStall, Limits, MemSample } from '../policy/sizing.ts';
 import type { AckOutcome, PressureSnapshot, ResizeRequest } from './events.ts';
 
 export interface ResizerInput {
@@ -27,6 +27,12 @@ export interface ResizerContext {
   /** What the host last said it requested of the device (welcome, ack). */
   hostRequestedBytes: number;
   sample: MemSample | null;
+  /** When `sample` was read (the clock of the meminfo.sample events). */
+  sampleAtMs: number;
+  /** The MemAvailable floor the last PSI stall taught (decays; see stallFloorBytes). */
+  learnedStall: LearnedStall | null;
+  /** A PSI stall waiting for the next sample to tell how much MemAvailable was left (MemAvailable before it, and when). */
+  pendingStall: { atMs: number; memAvailableBytes: number } | null;
   /** Measured request -> memory observed latency of recent grows (EWMA). */
   growLatencyMs: number;
   /** The request in flight (awaiting-host) or being carried out (growing, shrinking). */
@@ -66,6 +72,9 @@ export function initialContext(input: ResizerInput): ResizerContext {
     observedKnown: input.pluggedBytes !== undefined,
     hostRequestedBytes: plugged,
     sample: null,
+    sampleAtMs: 0,
+    learnedStall: null,
+    pendingStall: null,
     growLatencyMs: input.config.policy.growLatencyInitialMs,
     request: null,
     targetBytes: null,

@@ -26,6 +26,8 @@ export interface PsiPressureEvent {
   type: 'psi.pressure';
   severity: Severity;
   stallPercent: number;
+  /** When the stall was seen (the injected clock's ms), if known. */
+  atMs?: number;
 }
 
 export interface HeadroomLowEvent {
@@ -41,6 +43,8 @@ export interface PsiRelaxedEvent {
 
 export interface MeminfoSampleEvent extends MemSample {
   type: 'meminfo.sample';
+  /** When it was read (the injected clock's ms): ages what the machine learned. */
+  atMs: number;
 }
 
 /** The guest saw its own memory change (sysfs blocks / MemTotal): the only proof of a resize. */

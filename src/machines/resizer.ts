@@ -51,10 +51,7 @@ export const resizerSetup = setup({
     // Context updates (pure, see updates.ts).
     linkUp: assign({ linkUp: true }),
     linkDown: assign({ linkUp: false, request: null, targetBytes: null }),
-    adoptSample: assign(({ event }) => {
-      const { type: _t, ...sample } = ev(event, 'meminfo.sample');
-      return { sample };
-    }),
+    adoptSample: assign(({ context, event }) => u.adoptSample(context, ev(event, 'meminfo.sample'))),
     adoptObserved: assign(({ event }) => ({ pluggedBytes: ev(event, 'mem.observed').pluggedBytes, observedKnown: true })),
     adoptGrowLatency: assign(({ context, event }) => u.adoptGrowLatency(context, ev(event, 'grow.measured').latencyMs)),
     adoptWelcome: assign(({ context, event }) => u.adoptWelcome(context, ev(event, 'host.welcome'))),
@@ -90,6 +87,7 @@ export const resizerSetup = setup({
     clearCeiling: assign({ atCeiling: false }),
     regretShrink: assign(({ context }) => u.regretShrink(context, false)),
     regretShrinkDuring: assign(({ context }) => u.regretShrink(context, true)),
+    learnFromStall: assign(({ context, event }) => u.learnFromStall(context, ev(event, 'psi.pressure'))),
     settleCooldown: assign(({ context }) => u.settleCooldown(context)),
   },
   guards: {
@@ -240,8 +238,8 @@ export const resizerMachine = resizerSetup.createMachine({
             'psi.pressure': {
               guard: 'canGrow',
               target: 'awaiting-host',
-              actions: 'beginGrow',
-              description: 'Reactive growth: a PSI trigger fired (or the polled stall rate crossed its threshold).',
+              actions: ['learnFromStall', 'beginGrow'],
+              description: 'Reactive growth: a PSI trigger fired (or the polled stall rate crossed its threshold). The MemAvailable it fired at was too little: shrinks stay above it.',
             },
             'headroom.low': {
               guard: 'canGrow',
@@ -327,7 +325,7 @@ export const resizerMachine = resizerSetup.createMachine({
               guard: 'isShrinkInFlight',
               target: 'awaiting-host',
               reenter: true,
-              actions: 'beginAbort',
+              actions: ['learnFromStall', 'beginAbort'],
               description: 'Pressure while a shrink awaits its ack: replace it by a hold or a grow.',
             },
             'headroom.low': {
@@ -379,7 +377,7 @@ export const resizerMachine = resizerSetup.createMachine({
             },
             'psi.pressure': {
               target: 'awaiting-host',
-              actions: ['regretShrinkDuring', 'beginAbort'],
+              actions: ['learnFromStall', 'regretShrinkDuring', 'beginAbort'],
               description: 'Pressure during the unplug: ask the host to stop at the current size (or grow); the shrink went too deep, so shrink less and later next time.',
             },
             'headroom.low': {
@@ -416,18 +414,18 @@ export const resizerMachine = resizerSetup.createMachine({
               {
                 guard: and(['canGrow', 'isFullStall', 'isNotDenied']),
                 target: 'awaiting-host',
-                actions: ['regretShrink', 'beginGrow'],
+                actions: ['learnFromStall', 'regretShrink', 'beginGrow'],
                 description: 'Full stall (no task could run): grow now. If the cooldown follows a shrink, that shrink is regretted.',
               },
               {
                 guard: and(['canGrow', 'isAfterShrink']),
                 target: 'awaiting-host',
-                actions: ['regretShrink', 'beginGrow'],
+                actions: ['learnFromStall', 'regretShrink', 'beginGrow'],
                 description: 'Pressure after a shrink is fresh evidence, not a stale reading: the shrink cut too deep, grow back now (and shrink less, later, next time).',
               },
               {
                 guard: not('hasPendingPressure'),
-                actions: ['regretShrink', 'notePendingPressure'],
+                actions: ['learnFromStall', 'regretShrink', 'notePendingPressure'],
                 description: 'Remember pressure; act on it when the cooldown ends. Pressure right after a shrink means it cut too deep: shrink less and later next time.',
               },
             ],

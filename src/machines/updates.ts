@@ -7,7 +7,10 @@ import { backoffMs, jitterOf } from '../policy/backoff.ts';
 import {
   growStepBytes,
   growTargetBytes,
+  learnStall,
   reclaimTargetBytes,
+  shrinkKeepBytes,
+  stallFloorBytes,
   shrinkTargetBytes,
   type Limits,
 } from '../policy/sizing.ts';
@@ -20,6 +23,7 @@ import type {
   HostLimitsEvent,
   HostReclaimEvent,
   HostWelcomeEvent,
+  MeminfoSampleEvent,
   PressureSnapshot,
   PsiPressureEvent,
   ResizeRequest,
@@ -71,6 +75,7 @@ export function growTargetFor(ctx: ResizerContext, pressure: PressureSnapshot): 
     regrowAfterMs: ctx.timing.cooldownAfterGrowMs,
     policy: ctx.policy,
     blockBytes: ctx.limits.blockBytes,
+    floorBytes: ctx.sample ? stallFloorBytes(ctx.sample, ctx.policy, ctx.learnedStall, ctx.sampleAtMs) : undefined,
   });
   return growTargetBytes(ctx.pluggedBytes, step, ctx.limits);
 }
@@ -87,6 +92,8 @@ export function shrinkTargetFor(ctx: ResizerContext): number {
     limits: ctx.limits,
     policy: ctx.policy,
     shrinkScale: ctx.shrinkScale,
+    keepBytes: ctx.sample ? shrinkKeepBytes(ctx.sample, ctx.policy, ctx.learnedStall, ctx.sampleAtMs) : undefined,
+    holdMs: ctx.timing.cooldownAfterShrinkMs,
   });
 }
 
@@ -214,6 +221,27 @@ export function regretShrink(ctx: ResizerContext, during: boolean): Patch {
     shrinkScale: Math.max(ctx.policy.shrinkScaleMin, ctx.shrinkScale / 2),
     cooldownAfter: during ? ctx.cooldownAfter : 'grow',
   };
+}
+
+/**
+ * A PSI stall while MemAvailable still showed this much: the rest was working set (page
+ * cache the workload re-reads). Shrinks stop above it, grows restore it and headroom.low
+ * projects the time to reach it (stallFloorBytes; it decays). The sample before a stall may
+ * be stale (a burst), so the lesson waits for the next sample (adoptSample).
+ */
+export function learnFromStall(ctx: ResizerContext, event: PsiPressureEvent): Patch {
+  if (!ctx.sample) return {};
+  const before = Math.min(ctx.sample.memAvailableBytes, ctx.pendingStall?.memAvailableBytes ?? Number.POSITIVE_INFINITY);
+  return { pendingStall: { atMs: Math.max(event.atMs ?? ctx.sampleAtMs, ctx.sampleAtMs), memAvailableBytes: before } };
+}
+
+/** A new meminfo sample; the first one after a stall completes what the stall teaches (learnFromStall). */
+export function adoptSample(ctx: ResizerContext, event: MeminfoSampleEvent): Patch {
+  const { type: _t, atMs, ...sample } = event;
+  const pending = ctx.pendingStall;
+  if (!pending || atMs < pending.atMs) return { sample, sampleAtMs: atMs };
+  const available = Math.min(pending.memAvailableBytes, sample.memAvailableBytes);
+  return { sample, sampleAtMs: atMs, pendingStall: null, learnedStall: learnStall(available, sample, ctx.policy, ctx.learnedStall, pending.atMs) };
 }
 
 /** A cooldown ended quietly: after a shrink, that shrink held, so trust shrinking a bit more again. */

@@ -5,6 +5,7 @@
  */
 import { formatBytes } from '../config/units.ts';
 import type { ResizerContext } from '../machines/context.ts';
+import { stallFloorBytes } from '../policy/sizing.ts';
 import type { TransitionRecord } from '../io/transition-trace.ts';
 
 export interface StatusTransition {
@@ -22,7 +23,15 @@ export interface GuestStatus {
   startedAtMs: number;
   nowMs: number;
   state: string;
-  sizes: { pluggedBytes: number; hostRequestedBytes: number; targetBytes: number | null; memTotalBytes?: number; memAvailableBytes?: number };
+  sizes: {
+    pluggedBytes: number;
+    hostRequestedBytes: number;
+    targetBytes: number | null;
+    memTotalBytes?: number;
+    memAvailableBytes?: number;
+    /** The MemAvailable the daemon defends: the reserve, or the stall floor a PSI stall taught (decaying). */
+    floorBytes?: number;
+  };
   limits: { minBytes: number; maxBytes: number; blockBytes: number };
   atCeiling: boolean;
   unplugFailures: number;
@@ -69,6 +78,7 @@ export function buildGuestStatus(input: {
       targetBytes: c.targetBytes,
       memTotalBytes: c.sample?.memTotalBytes,
       memAvailableBytes: c.sample?.memAvailableBytes,
+      floorBytes: c.sample ? Math.round(stallFloorBytes(c.sample, c.policy, c.learnedStall, c.sampleAtMs)) : undefined,
     },
     limits: c.limits,
     atCeiling: c.atCeiling,
@@ -88,7 +98,7 @@ export function statusText(s: GuestStatus): string {
   const lines = [
     `memresize guest (pid ${s.pid}, up ${up} s): ${s.state}`,
     `  plugged ${b(s.sizes.pluggedBytes)}   host requested ${b(s.sizes.hostRequestedBytes)}   target ${b(s.sizes.targetBytes)}`,
-    `  MemTotal ${b(s.sizes.memTotalBytes)}   MemAvailable ${b(s.sizes.memAvailableBytes)}`,
+    `  MemTotal ${b(s.sizes.memTotalBytes)}   MemAvailable ${b(s.sizes.memAvailableBytes)}   floor ${b(s.sizes.floorBytes)}`,
     `  limits min ${b(s.limits.minBytes)}  max ${b(s.limits.maxBytes)}  block ${b(s.limits.blockBytes)}${s.atCeiling ? '   (at ceiling)' : ''}`,
     `  grow latency ${s.growLatencyMs} ms   unplug failures ${s.unplugFailures}`,
     `  request ${s.request ? `${s.request.id} ${s.request.kind} -> ${b(s.request.targetBytes)} (${s.request.reason}, attempt ${s.request.attempt})` : 'none'}`,

@@ -41,6 +41,8 @@ export interface GrowStepInput {
   regrowAfterMs?: number;
   policy: PolicyConfig;
   blockBytes: number;
+  /** MemAvailable the grow must restore (stallFloorBytes); the reserve when absent. */
+  floorBytes?: number;
 }
 
 /**
@@ -48,7 +50,7 @@ export interface GrowStepInput {
  * Memory keeps being consumed while the request travels and the host plugs, and until the
  * next grow can land (one cooldown plus another roundtrip), so the step covers
  * `growLeadFactor` x (grow latency + regrow gap) of consumption at the current rate, plus what is
- * missing from the reserve now. A pressure-only signal (no trend) asks for the minimum
+ * missing from the floor (reserve, or learned stall floor) now. A pressure-only signal (no trend) asks for the minimum
  * step, doubled when the stall is `full`. Plugging itself costs memmap taken from memory
  * already present, so that cost is added on top.
  */
@@ -59,7 +61,7 @@ export function growStepBytes(input: GrowStepInput): number {
   if (sample) {
     const consumeBps = Math.max(0, -sample.availableTrendBps);
     const leadS = ((input.growLatencyMs + (input.regrowAfterMs ?? 0)) / 1000) * policy.growLeadFactor;
-    const deficit = Math.max(0, reserveBytes(sample.memTotalBytes, policy) - sample.memAvailableBytes);
+    const deficit = Math.max(0, (input.floorBytes ?? reserveBytes(sample.memTotalBytes, policy)) - sample.memAvailableBytes);
     demandStep = consumeBps * leadS + deficit;
   }
   const raw = Math.max(pressureStep, demandStep);
@@ -78,6 +80,43 @@ export function hasRoomToGrow(pluggedBytes: number, limits: Limits): boolean {
   return alignDown(limits.maxBytes, limits.blockBytes) >= pluggedBytes + Math.max(1, limits.blockBytes);
 }
 
+/** The MemAvailable floor a PSI stall taught (MemAvailable then plus a margin), and when. */
+export interface LearnedStall {
+  floorBytes: number;
+  atMs: number;
+}
+
+/**
+ * MemAvailable the daemon defends: headroom.low projects the time to reach it, a grow
+ * restores it, a shrink leaves it plus a band. The reserve, unless a PSI stall taught more:
+ * MemAvailable counts page cache as free, yet cache the workload re-reads is working set,
+ * and squeezing it stalls the workload while MemAvailable still looks ample. So a stall
+ * raises the floor to MemAvailable then plus a margin; it decays back to the reserve with a
+ * half-life, so that a working set that shrank can be given back.
+ */
+export function stallFloorBytes(sample: Pick<MemSample, 'memTotalBytes'>, policy: PolicyConfig, learned: LearnedStall | null, nowMs: number): number {
+  const reserve = reserveBytes(sample.memTotalBytes, policy);
+  if (!learned) return reserve;
+  const ageMs = Math.max(0, nowMs - learned.atMs);
+  return reserve + Math.max(0, learned.floorBytes - reserve) * 2 ** (-ageMs / policy.stallFloorHalfLifeMs);
+}
+
+/**
+ * A PSI stall with `availableBytes` of MemAvailable (the lower of the samples around it:
+ * during a burst the sample before the stall is stale and would teach a floor far too
+ * high): the floor rises to that plus the margin, unless it is higher already. A stall near
+ * the reserve teaches nothing new (anonymous growth: PSI fires late, when little is left).
+ */
+export function learnStall(availableBytes: number, sample: Pick<MemSample, 'memTotalBytes'>, policy: PolicyConfig, learned: LearnedStall | null, atMs: number): LearnedStall | null {
+  const taught = availableBytes + policy.stallFloorMarginBytes;
+  return taught > stallFloorBytes(sample, policy, learned, atMs) ? { floorBytes: taught, atMs } : learned;
+}
+
+/** MemAvailable a shrink must leave: the floor plus one minimum grow step (a band, so the next small allocation does not undo it). */
+export function shrinkKeepBytes(sample: MemSample, policy: PolicyConfig, learned: LearnedStall | null, nowMs: number): number {
+  return stallFloorBytes(sample, policy, learned, nowMs) + policy.growStepMinBytes;
+}
+
 export interface ShrinkInput {
   sample: MemSample | null;
   pluggedBytes: number;
@@ -85,19 +124,27 @@ export interface ShrinkInput {
   policy: PolicyConfig;
   /** 1 normally; halved after each failed unplug so the next attempt asks for less. */
   shrinkScale: number;
+  /** MemAvailable to leave (shrinkKeepBytes); reserve + one grow step when absent. */
+  keepBytes?: number;
+  /**
+   * How long the shrink must hold (its cooldown): memory the current consumption rate
+   * takes within that time is not surplus, so a ramp is not shrunk only to be regrown.
+   */
+  holdMs?: number;
 }
 
 /**
- * Shrink target: give back what free memory exceeds the reserve plus one minimum grow
- * step (the band keeps a shrink from being undone by the next small allocation), scaled
- * down after unplug failures, capped per step, and never below the VM's minimum.
+ * Shrink target: give back what free memory exceeds what must be kept (shrinkKeepBytes)
+ * and what consumption takes while the shrink must hold, scaled down after unplug
+ * failures, capped per step, and never below the VM's minimum.
  * Returns the current size when nothing worth a block can go.
  */
 export function shrinkTargetBytes(input: ShrinkInput): number {
   const { sample, pluggedBytes, limits, policy } = input;
   if (!sample) return pluggedBytes;
-  const keep = reserveBytes(sample.memTotalBytes, policy) + policy.growStepMinBytes;
-  const surplus = Math.max(0, sample.memAvailableBytes - keep) * clamp(input.shrinkScale, 0, 1);
+  const keep = input.keepBytes ?? reserveBytes(sample.memTotalBytes, policy) + policy.growStepMinBytes;
+  const consumed = Math.max(0, -sample.availableTrendBps) * ((input.holdMs ?? 0) / 1000);
+  const surplus = Math.max(0, sample.memAvailableBytes - keep - consumed) * clamp(input.shrinkScale, 0, 1);
   const room = Math.max(0, pluggedBytes - limits.minBytes);
   const release = alignDown(Math.min(surplus, policy.shrinkStepMaxBytes, room), limits.blockBytes);
   return release > 0 ? pluggedBytes - release : pluggedBytes;

@@ -9,6 +9,7 @@ import type { MeminfoReading } from '../io/meminfo.ts';
 import type { PsiReading } from '../io/psi.ts';
 import type { SignalsConfig } from '../config/signals.ts';
 import type { PolicyConfig } from '../config/schema.ts';
+import type { LearnedStall } from '../policy/sizing.ts';
 import type { MeminfoSampleEvent, ResizerEvent } from '../machines/events.ts';
 import { headroomEvents } from './headroom.ts';
 import { observedEvents } from './observed.ts';
@@ -54,6 +55,8 @@ export interface SignalInputs {
   growLatencyMs$: Observable<number>;
   /** Plugged bytes when the daemon started, or a stream of the host's word when the guest cannot tell (see observed.ts). */
   initialPluggedBytes: number | Observable<number>;
+  /** The machine's learned stall floor (context.learnedStall), fed back for headroom.low. */
+  learnedStall$?: Observable<LearnedStall | null>;
 }
 
 /** A trend-annotated meminfo sample, passed out for the composition root's fast sampling. */
@@ -84,7 +87,7 @@ export function makeSignals(inputs: SignalInputs, cfg: { signals: SignalsConfig;
     const pressure$ = pressureEvents(psi$, cfg.signals, scheduler).pipe(share());
     const pressureAt$ = pressure$.pipe(map(() => scheduler.now()));
     const sampleEvents$ = samples$.pipe(
-      map((s): MeminfoSampleEvent => ({ type: 'meminfo.sample', memTotalBytes: s.memTotalBytes, memAvailableBytes: s.memAvailableBytes, availableTrendBps: Math.round(s.availableTrendBps) })),
+      map((s): MeminfoSampleEvent => ({ type: 'meminfo.sample', atMs: s.atMs, memTotalBytes: s.memTotalBytes, memAvailableBytes: s.memAvailableBytes, availableTrendBps: Math.round(s.availableTrendBps) })),
     );
     const out$: Observable<SignalOutput> = merge(
       all$.pipe(filter((r): r is Exclude<PsiReading | PsiLostNotice, { type: 'psi.trigger' | 'psi.sample' }> => r.type === 'psi.lost' || r.type === 'psi.mode' || r.type === 'psi.error')),
@@ -93,7 +96,7 @@ export function makeSignals(inputs: SignalInputs, cfg: { signals: SignalsConfig;
       sampleEvents$,
       observedEvents(samples$, { initialPluggedBytes: inputs.initialPluggedBytes }),
       pressure$,
-      headroomEvents(samples$, inputs.growLatencyMs$, cfg.signals, cfg.policy),
+      headroomEvents(samples$, inputs.growLatencyMs$, cfg.signals, cfg.policy, inputs.learnedStall$),
       relaxedEvents(psi$, pressureAt$, samples$, cfg.signals, cfg.policy),
     );
     const subs = [out$.subscribe(sub)];

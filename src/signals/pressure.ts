@@ -54,19 +54,19 @@ export function pressureEvents(psi$: Observable<PsiReading>, cfg: PressureSignal
         if (r.type === 'psi.trigger') {
           // The trigger itself guarantees threshold/window; the read after it tells how bad.
           const floor = s.windowUs > 0 ? (s.thresholdUs / s.windowUs) * 100 : 0;
-          if (!r.pressure) return { ...s, out: { type: 'psi.pressure', severity: 'some', stallPercent: round2(floor) } };
+          if (!r.pressure) return { ...s, out: { type: 'psi.pressure', severity: 'some', stallPercent: round2(floor), atMs: r.atMs } };
           const rate = s.prev ? stallRate(s.prev, { atMs: r.atMs, pressure: r.pressure }, s.windowUs) : { somePercent: floor, fullPercent: 0 };
           return {
             ...s,
             prev: { atMs: r.atMs, pressure: r.pressure },
-            out: { type: 'psi.pressure', severity: severityOf(rate), stallPercent: round2(Math.max(floor, rate.somePercent)) },
+            out: { type: 'psi.pressure', severity: severityOf(rate), stallPercent: round2(Math.max(floor, rate.somePercent)), atMs: r.atMs },
           };
         }
         const cur = { atMs: r.atMs, pressure: r.pressure };
         if (s.mode !== 'polling' || !s.prev) return { ...s, prev: cur, out: null };
         const rate = stallRate(s.prev, cur);
         const out: PsiPressureEvent | null =
-          rate.somePercent >= cfg.psiPollThresholdPercent ? { type: 'psi.pressure', severity: severityOf(rate), stallPercent: round2(rate.somePercent) } : null;
+          rate.somePercent >= cfg.psiPollThresholdPercent ? { type: 'psi.pressure', severity: severityOf(rate), stallPercent: round2(rate.somePercent), atMs: r.atMs } : null;
         return { ...s, prev: cur, out };
       },
       { mode: null, windowUs: 0, thresholdUs: 0, prev: null, out: null },

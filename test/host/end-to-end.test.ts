@@ -90,7 +90,7 @@ describe('guest machine and host agent end to end over a unix socket', () => {
     await waitFor('idle after denial', () => state() === 'ready.idle');
     // Plenty of free memory and no pressure: give memory back. The request rate (0.5/s, burst
     // 3) is used up by now, so the host first says busy and the guest retries the same id.
-    actor.send({ type: 'meminfo.sample', memTotalBytes: BOOT + 192 * MiB, memAvailableBytes: 600 * MiB, availableTrendBps: 0 });
+    actor.send({ type: 'meminfo.sample', atMs: 0, memTotalBytes: BOOT + 192 * MiB, memAvailableBytes: 600 * MiB, availableTrendBps: 0 });
     actor.send({ type: 'psi.relaxed' });
     await waitFor('shrink', () => state() === 'ready.idle' && device.state()!.pluggedBytes < 192 * MiB, 8000);
 

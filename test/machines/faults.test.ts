@@ -225,6 +225,9 @@ describe('shrinking', () => {
     expect(h.state()).toBe('ready.cooling');
     const baseCooldown = h.ctx().cooldownMs;
     h.send(pressure); // the workload re-reads the cache the shrink evicted
+    // The next sample tells how much MemAvailable was left when it stalled.
+    h.send({ type: 'meminfo.sample', atMs: 0, memTotalBytes: 3 * GiB, memAvailableBytes: 600 * MiB, availableTrendBps: 0 });
+    expect(h.ctx().learnedStall?.floorBytes).toBe(600 * MiB + h.ctx().policy.stallFloorMarginBytes);
     expect(h.ctx().shrinkRegrets).toBe(1);
     expect(h.ctx().shrinkScale).toBe(0.5);
     // Fresh pressure after a shrink is not stale: it grows back at once.
@@ -247,6 +250,44 @@ describe('shrinking', () => {
     expect(h.state()).toBe('ready.idle');
     expect(h.ctx().shrinkRegrets).toBe(0);
     expect(h.ctx().shrinkScale).toBe(1);
+  });
+
+  it('learns from a PSI stall how much MemAvailable the working set needs, from the sample after it', () => {
+    const h = grownThenRelaxed(2 * GiB);
+    const first = h.resizes()[0]!;
+    h.send({ type: 'host.ack', id: first.id, outcome: 'granted', grantedBytes: first.targetBytes });
+    h.send({ type: 'mem.observed', pluggedBytes: first.targetBytes });
+    h.send(pressure);
+    // Nothing is learned from the (possibly stale) sample before the stall...
+    expect(h.ctx().learnedStall).toBeNull();
+    expect(h.ctx().pendingStall).not.toBeNull();
+    // ...but from the lower of it and the next one.
+    h.send({ type: 'meminfo.sample', atMs: 0, memTotalBytes: 3 * GiB, memAvailableBytes: 900 * MiB, availableTrendBps: 0 });
+    const floor = 900 * MiB + h.ctx().policy.stallFloorMarginBytes;
+    expect(h.ctx().learnedStall).toEqual({ floorBytes: floor, atMs: 0 });
+    expect(h.ctx().pendingStall).toBeNull();
+    // Once the grow back is done and a surplus shows, the next shrink leaves the floor plus a band.
+    const back = h.resizes()[1]!;
+    h.send({ type: 'host.ack', id: back.id, outcome: 'granted', grantedBytes: back.targetBytes });
+    h.send({ type: 'mem.observed', pluggedBytes: back.targetBytes });
+    h.advance(h.ctx().timing.cooldownAfterGrowMs + 10);
+    h.send({ type: 'meminfo.sample', atMs: 0, memTotalBytes: 3 * GiB, memAvailableBytes: 1500 * MiB, availableTrendBps: 0 });
+    h.send({ type: 'psi.relaxed' });
+    const second = h.resizes()[2]!;
+    expect(second.kind).toBe('shrink');
+    const released = second.fromBytes - second.targetBytes;
+    expect(released).toBeLessThanOrEqual((1500 * MiB - floor - h.ctx().policy.growStepMinBytes) * h.ctx().shrinkScale);
+    expect(released).toBeGreaterThan(0);
+  });
+
+  it('learns nothing from a stall during a burst: the sample after it shows MemAvailable near zero', () => {
+    const h = grownThenRelaxed(2 * GiB);
+    const first = h.resizes()[0]!;
+    h.send({ type: 'host.ack', id: first.id, outcome: 'granted', grantedBytes: first.targetBytes });
+    h.send({ type: 'mem.observed', pluggedBytes: first.targetBytes });
+    h.send(pressure); // the sample before still shows 2 GiB available
+    h.send({ type: 'meminfo.sample', atMs: 0, memTotalBytes: 3 * GiB, memAvailableBytes: 30 * MiB, availableTrendBps: -500 * MiB });
+    expect(h.ctx().learnedStall).toBeNull();
   });
 
   it('aborts a shrink under pressure: one new request that holds at the current size or grows', () => {
@@ -334,7 +375,7 @@ describe('link loss and reconciliation', () => {
 describe('growth triggers', () => {
   it('grows predictively on headroom.low, sized by the allocation rate times the measured grow latency', () => {
     const h = startResizer().ready();
-    h.send({ type: 'meminfo.sample', memTotalBytes: 512 * MiB, memAvailableBytes: 300 * MiB, availableTrendBps: -100e6 });
+    h.send({ type: 'meminfo.sample', atMs: 0, memTotalBytes: 512 * MiB, memAvailableBytes: 300 * MiB, availableTrendBps: -100e6 });
     h.send({ type: 'grow.measured', latencyMs: 2000 });
     const latency = h.ctx().growLatencyMs;
     h.send(headroom);

@@ -77,8 +77,8 @@ export function startResizer(config = testConfig(), machine: AnyStateMachine = r
       });
       return h;
     },
-    tight: () => h.send({ type: 'meminfo.sample', memTotalBytes: 1 * GiB, memAvailableBytes: 64 * MiB, availableTrendBps: -100e6 }),
-    surplus: () => h.send({ type: 'meminfo.sample', memTotalBytes: 3 * GiB, memAvailableBytes: 2 * GiB, availableTrendBps: 0 }),
+    tight: () => h.send({ type: 'meminfo.sample', atMs: 0, memTotalBytes: 1 * GiB, memAvailableBytes: 64 * MiB, availableTrendBps: -100e6 }),
+    surplus: () => h.send({ type: 'meminfo.sample', atMs: 0, memTotalBytes: 3 * GiB, memAvailableBytes: 2 * GiB, availableTrendBps: 0 }),
   };
   return h;
 }

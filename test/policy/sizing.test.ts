@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { PolicySchema } from '../../src/config/schema.ts';
 import { GiB, MiB } from '../../src/config/units.ts';
 import { backoffMs, jitterOf } from '../../src/policy/backoff.ts';
-import { growStepBytes, growTargetBytes, hasRoomToGrow, reclaimTargetBytes, reserveBytes, shrinkTargetBytes } from '../../src/policy/sizing.ts';
+import { growStepBytes, growTargetBytes, hasRoomToGrow, learnStall, reclaimTargetBytes, reserveBytes, shrinkKeepBytes, shrinkTargetBytes, stallFloorBytes } from '../../src/policy/sizing.ts';
 
 const policy = PolicySchema.parse({});
 const limits = { minBytes: 0, maxBytes: 2 * GiB, blockBytes: 2 * MiB };
@@ -56,11 +56,61 @@ describe('shrink target', () => {
     expect(2 * GiB - half).toBeLessThan(2 * GiB - full);
     expect(shrinkTargetBytes({ sample, pluggedBytes: 300 * MiB, limits: { ...limits, minBytes: 256 * MiB }, policy, shrinkScale: 1 })).toBe(256 * MiB);
   });
+  it('does not count what the current consumption takes while the shrink must hold as surplus', () => {
+    // 1 GiB available: about 700 MiB of surplus, under the per-step cap.
+    const flat = { ...sample, memAvailableBytes: 1 * GiB };
+    const free = shrinkTargetBytes({ sample: flat, pluggedBytes: 2 * GiB, limits, policy, shrinkScale: 1, holdMs: 20_000 });
+    const ramp = { ...flat, availableTrendBps: -20 * MiB };
+    const ramping = shrinkTargetBytes({ sample: ramp, pluggedBytes: 2 * GiB, limits, policy, shrinkScale: 1, holdMs: 20_000 });
+    // 20 MiB/s for 20 s: 400 MiB less to give back.
+    expect(ramping - free).toBeGreaterThanOrEqual(400 * MiB - limits.blockBytes);
+    expect(ramping - free).toBeLessThanOrEqual(400 * MiB + limits.blockBytes);
+    const steep = { ...flat, availableTrendBps: -200 * MiB };
+    expect(shrinkTargetBytes({ sample: steep, pluggedBytes: 2 * GiB, limits, policy, shrinkScale: 1, holdMs: 20_000 })).toBe(2 * GiB);
+  });
   it('gives nothing without a sample or without surplus', () => {
     expect(shrinkTargetBytes({ sample: null, pluggedBytes: GiB, limits, policy, shrinkScale: 1 })).toBe(GiB);
     const tight = { ...sample, memAvailableBytes: 100 * MiB };
     expect(shrinkTargetBytes({ sample: tight, pluggedBytes: GiB, limits, policy, shrinkScale: 1 })).toBe(GiB);
     expect(reclaimTargetBytes({ sample: tight, pluggedBytes: GiB, limits, policy, askedBytes: GiB })).toBe(GiB);
+  });
+});
+
+describe('stall floor', () => {
+  const sample = { memTotalBytes: 2 * GiB, memAvailableBytes: 900 * MiB, availableTrendBps: 0 };
+  const reserve = reserveBytes(2 * GiB, policy);
+  const halfLife = policy.stallFloorHalfLifeMs;
+
+  it('is the reserve until a stall teaches more: MemAvailable at the stall plus the margin', () => {
+    expect(stallFloorBytes(sample, policy, null, 0)).toBe(reserve);
+    const learned = learnStall(600 * MiB, sample, policy, null, 1000);
+    expect(learned).toEqual({ floorBytes: 600 * MiB + policy.stallFloorMarginBytes, atMs: 1000 });
+    expect(stallFloorBytes(sample, policy, learned, 1000)).toBe(600 * MiB + policy.stallFloorMarginBytes);
+  });
+
+  it('decays back to the reserve with the half-life', () => {
+    const learned = { floorBytes: reserve + 400 * MiB, atMs: 0 };
+    expect(stallFloorBytes(sample, policy, learned, halfLife)).toBeCloseTo(reserve + 200 * MiB, -3);
+    expect(stallFloorBytes(sample, policy, learned, 2 * halfLife)).toBeCloseTo(reserve + 100 * MiB, -3);
+    expect(stallFloorBytes(sample, policy, learned, 50 * halfLife)).toBeCloseTo(reserve, -3);
+  });
+
+  it('only rises: a stall at less MemAvailable than the floor (anonymous growth, PSI late) teaches nothing', () => {
+    const high = learnStall(700 * MiB, sample, policy, null, 0);
+    expect(learnStall(300 * MiB, sample, policy, high, 10)).toBe(high);
+    expect(learnStall(10 * MiB, sample, policy, null, 0)).toBeNull();
+    const higher = learnStall(800 * MiB, sample, policy, high, 10);
+    expect(higher?.floorBytes).toBe(800 * MiB + policy.stallFloorMarginBytes);
+  });
+
+  it('makes shrinks leave the floor plus one grow step', () => {
+    const learned = learnStall(1200 * MiB, sample, policy, null, 0);
+    const roomy = { ...sample, memAvailableBytes: 1800 * MiB };
+    const keep = shrinkKeepBytes(roomy, policy, learned, 0);
+    expect(keep).toBe(1200 * MiB + policy.stallFloorMarginBytes + policy.growStepMinBytes);
+    const target = shrinkTargetBytes({ sample: roomy, pluggedBytes: 2 * GiB, limits, policy, shrinkScale: 1, keepBytes: keep });
+    expect(2 * GiB - target).toBeLessThanOrEqual(1800 * MiB - keep);
+    expect(2 * GiB - target).toBeGreaterThan(1800 * MiB - keep - limits.blockBytes);
   });
 });
 

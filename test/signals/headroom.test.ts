@@ -87,6 +87,22 @@ describe('headroom.low', () => {
     expect(count).toBe(1);
   });
 
+  it('projects to the learned stall floor when PSI showed the working set stalls above the reserve', () => {
+    const ts = scheduler();
+    let at = -1;
+    ts.run(({ cold, hot }) => {
+      // Falling 100 MiB/s from 700 MiB; a stall was seen at 336 MiB (floor 400 MiB with the margin).
+      const r = readings(60, (t) => Math.max(0, 700 - t / 10));
+      const samples$ = cold(r.marble, r.values).pipe(withTrend(3000));
+      headroomEvents(samples$, hot(''), cfg, policy, cold('a', { a: { floorBytes: 400 * MiB, atMs: 0 } })).subscribe(() => {
+        if (at < 0) at = ts.now();
+      });
+    });
+    // The floor is reached at t = 3 s: with the 2 s lead the alarm comes near 1 s, not 3.5 s.
+    expect(at).toBeGreaterThanOrEqual(800);
+    expect(at).toBeLessThanOrEqual(1200);
+  });
+
   it('projects zero seconds when already under the reserve', () => {
     expect(project({ atMs: 0, memTotalBytes: 1024 * MiB, memAvailableBytes: 100 * MiB, availableTrendBps: -10 * MiB }, policy).secondsToReserve).toBe(0);
     expect(project({ atMs: 0, memTotalBytes: 1024 * MiB, memAvailableBytes: 100 * MiB, availableTrendBps: 5 }, policy).secondsToReserve).toBe(Infinity);

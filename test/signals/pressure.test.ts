@@ -37,9 +37,9 @@ describe('psi.pressure', () => {
       });
       expectObservable(pressureEvents(psi$, cfg, ts)).toBe('1999ms c 3999ms d', {
         // 600 ms of 2 s stalled (30 %), 300 ms full (15 %: severe).
-        c: { type: 'psi.pressure', severity: 'full', stallPercent: 30 },
+        c: { type: 'psi.pressure', severity: 'full', stallPercent: 30, atMs: 2000 },
         // Only 100 ms more over 4 s: 2.5 %, but a trigger means at least threshold/window = 5 %.
-        d: { type: 'psi.pressure', severity: 'some', stallPercent: 5 },
+        d: { type: 'psi.pressure', severity: 'some', stallPercent: 5, atMs: 6000 },
       });
     });
   });
@@ -48,7 +48,7 @@ describe('psi.pressure', () => {
     const ts = scheduler();
     ts.run(({ hot, expectObservable }) => {
       const psi$ = hot<PsiReading>('a 9ms c', { a: modeAvgs, c: { type: 'psi.trigger', atMs: 10, pressure: null } });
-      expectObservable(pressureEvents(psi$, cfg, ts)).toBe('10ms c', { c: { type: 'psi.pressure', severity: 'some', stallPercent: 5 } });
+      expectObservable(pressureEvents(psi$, cfg, ts)).toBe('10ms c', { c: { type: 'psi.pressure', severity: 'some', stallPercent: 5, atMs: 10 } });
     });
   });
 
@@ -62,7 +62,7 @@ describe('psi.pressure', () => {
         d: { type: 'psi.sample', atMs: 2000, pressure: pressure(100_000) }, // 6 %
         e: { type: 'psi.sample', atMs: 3000, pressure: pressure(100_000) }, // 0 %
       });
-      expectObservable(pressureEvents(psi$, cfg, ts)).toBe('2001ms d', { d: { type: 'psi.pressure', severity: 'some', stallPercent: 6 } });
+      expectObservable(pressureEvents(psi$, cfg, ts)).toBe('2001ms d', { d: { type: 'psi.pressure', severity: 'some', stallPercent: 6, atMs: 2000 } });
     });
   });
 
