@@ -27,7 +27,8 @@ export const LogSchema = z
 export const TimingSchema = z
   .object({
     helloTimeoutMs: millis(50, 120_000).default(3000).describe('How long the handshake waits for the host\'s welcome before the daemon is degraded.'),
-    ackTimeoutMs: millis(20, 120_000).default(1500).describe('How long a resize request waits for its ack before it is sent again with the same id.'),
+    ackTimeoutMs: millis(20, 120_000).default(1500).describe('How long a resize request waits for its ack before it is sent again with the same id, until roundtrips are measured; then the most it waits (the timeout follows srtt + 4 x rttvar, RFC 6298).'),
+    ackTimeoutMinMs: millis(1, 120_000).default(250).describe('The least the measured ack timeout can be.'),
     ackRetryBaseMs: millis(1, 60_000).default(200).describe('First backoff after an ack timeout; doubles per retry (equal jitter).'),
     ackRetryCapMs: millis(1, 600_000).default(5000).describe('Ceiling of the ack retry backoff.'),
     ackMaxRetries: z.number().int().min(0).max(50).default(4).describe('Retries of one request id before the host counts as unreachable (degraded).'),
@@ -57,7 +58,7 @@ export const PolicySchema = z
     reservePercent: z.number().min(0).max(50).default(6).describe('Reserve as a share of MemTotal, when larger than reserveMinBytes.'),
     memmapPercent: z.number().min(0).max(10).default(1.5625).describe('Memory the kernel takes from existing RAM for the memmap of plugged memory (2 MiB per 128 MiB = 1.5625%).'),
     shrinkStepMaxBytes: bytes().default(1 * GiB).describe('Largest single shrink step.'),
-    shrinkScaleMin: z.number().min(0.01).max(1).default(0.125).describe('After repeated unplug failures the shrink step is halved down to this share.'),
+    shrinkScaleMin: z.number().min(0.01).max(1).default(0.125).describe('After regretted shrinks or failed unplugs the shrink step is halved down to this share.'),
     stallFloorMarginBytes: bytes().default(64 * MiB).describe('A PSI stall raises the MemAvailable the daemon defends (instead of the reserve) to MemAvailable at the stall plus this margin: page cache the workload re-reads is working set.'),
     stallFloorHalfLifeMs: millis(1000, 7 * 24 * 3_600_000).default(30 * 60_000).describe('Half-life of that raised floor: it decays back to the reserve, so a working set that shrank can be given back.'),
   })

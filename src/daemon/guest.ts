@@ -138,7 +138,7 @@ const RESTART_ONLY = [/^link\./, /^control\./, /^metrics\./, /^memory\.(lockMemo
  * Records the status keeps: decisions, not observations. Samples arrive every second and
  * would push every decision out of the ring within a minute (the log keeps them at debug).
  */
-const OBSERVATIONS = new Set(['meminfo.sample', 'mem.observed', 'grow.measured']);
+const OBSERVATIONS = new Set(['meminfo.sample', 'mem.observed', 'grow.measured', 'ack.measured']);
 const isDecision = (rec: TransitionRecord) => rec.from !== rec.to || !OBSERVATIONS.has(rec.event);
 
 /** Applied in place: pino children follow their root's level. Anything else rewires. */

@@ -5,7 +5,8 @@
  * simulated ones and virtual time. Nothing here reads the real clock or a real file.
  *
  * It creates the resize actor, feeds it the signal pipelines and the host link's events,
- * measures grow latency (-> grow.measured, and into headroom.low's lead time), drives
+ * measures grow latency (-> grow.measured, and into headroom.low's lead time) and ack
+ * roundtrips (-> ack.measured, the adaptive ack timeout), drives
  * fast meminfo sampling (after PSI pressure, while MemAvailable falls, when memory
  * blocks change) and logs what the machine does not consume (psi.mode, psi.lost, read
  * errors, rate-limited). The caller closes the link after stop().
@@ -24,6 +25,7 @@ import { resizerMachine } from '../machines/resizer.ts';
 import type { ResizeRequest, ResizerEvent } from '../machines/events.ts';
 import { isResizerEvent, makeSignals, type PsiLostNotice, type SignalNotice, type TrendSample } from '../signals/index.ts';
 import { makeGrowMeter } from './grow-meter.ts';
+import { makeAckMeter } from './ack-meter.ts';
 import { project } from '../signals/headroom.ts';
 import { stallFloorBytes } from '../policy/sizing.ts';
 
@@ -91,6 +93,7 @@ export function wireGuest(deps: WireDeps): WireHandle {
   const rescan = new Subject<void>();
   const growLatency = new Subject<number>();
   const meter = makeGrowMeter();
+  const acks = makeAckMeter();
 
   // Requests pass through the meter on their way out: the send time is the start of a grow.
   const link: HostLink = {
@@ -98,6 +101,7 @@ export function wireGuest(deps: WireDeps): WireHandle {
     sendHello: (p) => deps.link.sendHello(p),
     sendResize: (req: ResizeRequest) => {
       meter.sent(req, scheduler.now());
+      acks.sent(req, scheduler.now());
       deps.link.sendResize(req);
     },
     replyReclaim: (r) => deps.link.replyReclaim(r),
@@ -192,7 +196,9 @@ export function wireGuest(deps: WireDeps): WireHandle {
     deps.link.events$.subscribe({
       next: (e) => {
         meter.host(e);
+        const rtt = acks.host(e, scheduler.now());
         send(e);
+        if (rtt !== null) actor.send({ type: 'ack.measured', rttMs: rtt });
       },
       error: (err: unknown) => {
         log.error({ component: 'link', err }, 'host link failed');

@@ -14,7 +14,7 @@ import type { AnyMachineSnapshot, InspectionEvent, StateValue } from 'xstate';
 import type { Logger } from './log.ts';
 import type { ResizerContext } from '../machines/context.ts';
 
-const QUIET_EVENTS = new Set(['meminfo.sample', 'mem.observed', 'grow.measured']);
+const QUIET_EVENTS = new Set(['meminfo.sample', 'mem.observed', 'grow.measured', 'ack.measured']);
 
 export function stateName(value: StateValue): string {
   if (typeof value === 'string') return value;

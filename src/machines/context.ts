@@ -33,6 +33,8 @@ export interface ResizerContext {
   learnedStall: LearnedStall | null;
   /** A PSI stall waiting for the next sample to tell how much MemAvailable was left (MemAvailable before it, and when). */
   pendingStall: { atMs: number; memAvailableBytes: number } | null;
+  /** Smoothed ack roundtrip and its variation (RFC 6298), null until one is measured. */
+  ackRtt: { srttMs: number; rttvarMs: number } | null;
   /** Measured request -> memory observed latency of recent grows (EWMA). */
   growLatencyMs: number;
   /** The request in flight (awaiting-host) or being carried out (growing, shrinking). */
@@ -54,8 +56,10 @@ export interface ResizerContext {
   shrinkRegrets: number;
   /** Consecutive failed or partial unplugs. */
   unplugFailures: number;
-  /** Share of the computed surplus a shrink asks for: halves with each unplug failure. */
+  /** Share of the computed surplus a shrink asks for: halves with each regretted shrink, doubles with each that held. */
   shrinkScale: number;
+  /** The same after unplug failures: halves per failed or partial unplug, back to 1 once an unplug completes. */
+  unplugScale: number;
 }
 
 export function initialContext(input: ResizerInput): ResizerContext {
@@ -75,6 +79,7 @@ export function initialContext(input: ResizerInput): ResizerContext {
     sampleAtMs: 0,
     learnedStall: null,
     pendingStall: null,
+    ackRtt: null,
     growLatencyMs: input.config.policy.growLatencyInitialMs,
     request: null,
     targetBytes: null,
@@ -89,5 +94,6 @@ export function initialContext(input: ResizerInput): ResizerContext {
     shrinkRegrets: 0,
     unplugFailures: 0,
     shrinkScale: 1,
+    unplugScale: 1,
   };
 }

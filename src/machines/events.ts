@@ -59,6 +59,12 @@ export interface GrowMeasuredEvent {
   latencyMs: number;
 }
 
+/** The composition root measured an ack roundtrip (a request sent once -> its ack). */
+export interface AckMeasuredEvent {
+  type: 'ack.measured';
+  rttMs: number;
+}
+
 export interface HostConnectedEvent {
   type: 'host.connected';
 }
@@ -111,6 +117,7 @@ export type ResizerEvent =
   | MeminfoSampleEvent
   | MemObservedEvent
   | GrowMeasuredEvent
+  | AckMeasuredEvent
   | HostConnectedEvent
   | HostDisconnectedEvent
   | HostWelcomeEvent

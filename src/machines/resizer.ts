@@ -54,6 +54,7 @@ export const resizerSetup = setup({
     adoptSample: assign(({ context, event }) => u.adoptSample(context, ev(event, 'meminfo.sample'))),
     adoptObserved: assign(({ event }) => ({ pluggedBytes: ev(event, 'mem.observed').pluggedBytes, observedKnown: true })),
     adoptGrowLatency: assign(({ context, event }) => u.adoptGrowLatency(context, ev(event, 'grow.measured').latencyMs)),
+    adoptAckRtt: assign(({ context, event }) => u.adoptAckRtt(context, ev(event, 'ack.measured').rttMs)),
     adoptWelcome: assign(({ context, event }) => u.adoptWelcome(context, ev(event, 'host.welcome'))),
     adoptLimits: assign(({ context, event }) => u.adoptLimits(context, ev(event, 'host.limits'))),
     beginGrow: assign(({ context, event }) => {
@@ -100,6 +101,7 @@ export const resizerSetup = setup({
     hasPendingPressure: ({ context }) => context.pendingPressure !== null,
     isNotDenied: ({ context }) => context.cooldownAfter !== 'deny',
     isAfterShrink: ({ context }) => context.cooldownAfter === 'shrink' || context.cooldownAfter === 'unplug-failure',
+    isAfterCompletedShrink: ({ context }) => context.cooldownAfter === 'shrink',
     canRetryAck: ({ context }) => (context.request?.attempt ?? 0) < context.timing.ackMaxRetries,
     isShrinkInFlight: ({ context }) => context.request?.kind === 'shrink',
     isGrantedGrow: (a) => isCurrentAck(a, 'granted') && a.context.request?.kind === 'grow',
@@ -125,7 +127,7 @@ export const resizerSetup = setup({
   delays: {
     helloTimeout: ({ context }) => context.timing.helloTimeoutMs,
     degradedRetry: ({ context }) => context.timing.degradedRetryMs,
-    ackTimeout: ({ context }) => context.timing.ackTimeoutMs,
+    ackTimeout: ({ context }) => u.ackTimeoutFor(context),
     ackRetryBackoff: ({ context }) => u.ackRetryDelayMs(context),
     busyRetry: ({ context }) => context.busyRetryAfterMs,
     growCompletionTimeout: ({ context }) => context.timing.growCompletionTimeoutMs,
@@ -187,6 +189,7 @@ export const resizerMachine = resizerSetup.createMachine({
     'meminfo.sample': { actions: 'adoptSample', description: 'Keep the latest meminfo sample and trend for sizing.' },
     'mem.observed': { actions: 'adoptObserved', description: 'The guest saw its plugged memory change: adopt it as truth.' },
     'grow.measured': { actions: 'adoptGrowLatency', description: 'A grow was measured end to end: update the latency the step is sized by.' },
+    'ack.measured': { actions: 'adoptAckRtt', description: 'An ack roundtrip was measured: the ack timeout follows it (RFC 6298).' },
   },
   states: {
     connecting: {
@@ -439,6 +442,12 @@ export const resizerMachine = resizerSetup.createMachine({
                 target: 'awaiting-host',
                 actions: 'beginPendingGrow',
                 description: 'Pressure persisted through the cooldown (e.g. after a partial grant): grow again.',
+              },
+              {
+                guard: and(['isAfterCompletedShrink', 'canShrink']),
+                target: 'awaiting-host',
+                actions: ['settleCooldown', 'beginShrink'],
+                description: 'A completed shrink held through its cooldown and a surplus remains (steps are capped): give the next step back now, not at the next psi.relaxed check.',
               },
               { target: 'idle', actions: 'settleCooldown', description: 'Cooldown over without pressure. If it followed a shrink, the shrink held: the next may ask for more again.' },
             ],

@@ -91,7 +91,7 @@ export function shrinkTargetFor(ctx: ResizerContext): number {
     pluggedBytes: ctx.pluggedBytes,
     limits: ctx.limits,
     policy: ctx.policy,
-    shrinkScale: ctx.shrinkScale,
+    shrinkScale: Math.min(ctx.shrinkScale, ctx.unplugScale),
     keepBytes: ctx.sample ? shrinkKeepBytes(ctx.sample, ctx.policy, ctx.learnedStall, ctx.sampleAtMs) : undefined,
     holdMs: ctx.timing.cooldownAfterShrinkMs,
   });
@@ -200,7 +200,9 @@ export function completeShrink(ctx: ResizerContext): Patch {
     request: null,
     targetBytes: null,
     unplugFailures: 0,
-    // shrinkScale stays: it recovers only through cooldowns that end without regret.
+    // A complete unplug: what kept memory plugged is gone. shrinkScale stays: it recovers
+    // only through cooldowns that end without regret.
+    unplugScale: 1,
     atCeiling: false,
     // Each regretted shrink doubles the wait before the next: a working set that a shrink
     // keeps cutting into is probed ever more rarely instead of every cooldown.
@@ -263,7 +265,7 @@ export function recordUnplugFailure(ctx: ResizerContext): Patch {
     request: null,
     targetBytes: null,
     unplugFailures: failures,
-    shrinkScale: Math.max(ctx.policy.shrinkScaleMin, ctx.shrinkScale / 2),
+    unplugScale: Math.max(ctx.policy.shrinkScaleMin, ctx.unplugScale / 2),
     cooldownMs: Math.min(unplugBackoffCapMs, unplugBackoffBaseMs * 2 ** (failures - 1)),
     cooldownAfter: 'unplug-failure',
     lastOutcome: 'partial',
@@ -296,6 +298,28 @@ export function adoptLimits(ctx: ResizerContext, event: HostLimitsEvent): Patch 
     limits: { ...ctx.limits, minBytes: event.minBytes, maxBytes: event.maxBytes },
     atCeiling: raised ? false : ctx.atCeiling,
   };
+}
+
+/** RFC 6298's smoothing of a new roundtrip sample. */
+export function adoptAckRtt(ctx: ResizerContext, rttMs: number): Patch {
+  const r = Math.max(0, rttMs);
+  const prev = ctx.ackRtt;
+  if (!prev) return { ackRtt: { srttMs: r, rttvarMs: r / 2 } };
+  const rttvarMs = 0.75 * prev.rttvarMs + 0.25 * Math.abs(prev.srttMs - r);
+  return { ackRtt: { srttMs: 0.875 * prev.srttMs + 0.125 * r, rttvarMs } };
+}
+
+/**
+ * How long a request waits for its ack: srtt + 4 x rttvar (RFC 6298) once roundtrips were
+ * measured, within [ackTimeoutMinMs, ackTimeoutMs]; ackTimeoutMs before. A lost message on
+ * a link that answers in milliseconds is resent after a fraction of a second, not after the
+ * worst case; the request keeps its id, so a resend is harmless.
+ */
+export function ackTimeoutFor(ctx: ResizerContext): number {
+  const { ackTimeoutMs, ackTimeoutMinMs } = ctx.timing;
+  if (!ctx.ackRtt) return ackTimeoutMs;
+  const rto = ctx.ackRtt.srttMs + 4 * ctx.ackRtt.rttvarMs;
+  return Math.round(Math.min(ackTimeoutMs, Math.max(ackTimeoutMinMs, rto)));
 }
 
 export function adoptGrowLatency(ctx: ResizerContext, latencyMs: number): Patch {

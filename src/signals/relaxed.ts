@@ -3,8 +3,8 @@
  * `some` avg10 and avg60 under their low-water marks (the decaying averages, read rarely),
  * no pressure event for `relaxedHoldMs`, and MemAvailable above the reserve plus one grow
  * step (the band shrinkTargetBytes keeps, so a shrink is not undone by the next small
- * allocation). While relaxed it repeats at most once per hold time: a shrink then a
- * cooldown, not a stream of requests.
+ * allocation). While relaxed it repeats at most once per check interval; the machine's
+ * cooldowns make it a shrink then a cooldown, not a stream of requests.
  */
 import { filter, map, merge, scan, type Observable } from 'rxjs';
 import type { PsiReading } from '../io/psi.ts';
@@ -17,6 +17,7 @@ export interface RelaxedConfig {
   relaxedAvg10Percent: number;
   relaxedAvg60Percent: number;
   relaxedHoldMs: number;
+  relaxedCheckIntervalMs: number;
 }
 
 type In = { k: 'psi'; r: PsiReading } | { k: 'pressure'; atMs: number } | { k: 'mem'; s: TrendSample };
@@ -68,7 +69,10 @@ export function relaxedEvents(
         const held = r.atMs - next.quietSinceMs >= cfg.relaxedHoldMs;
         const mem = next.mem;
         const roomy = mem !== null && mem.memAvailableBytes > reserveBytes(mem.memTotalBytes, policy) + policy.growStepMinBytes;
-        const due = r.atMs - s.lastEmitMs >= cfg.relaxedHoldMs;
+        // At most once per check interval (polling mode reads PSI every second). Not once per
+        // hold time: the machine ignores it while a shrink would give nothing (a ramp), and a
+        // longer silence would then delay the shrink when the demand really goes.
+        const due = r.atMs - s.lastEmitMs >= cfg.relaxedCheckIntervalMs;
         if (next.avgOk && held && roomy && due) {
           next.out = { type: 'psi.relaxed' };
           next.lastEmitMs = r.atMs;

@@ -38,6 +38,33 @@ describe('request roundtrips', () => {
     expect(h.ctx().request).toBeNull();
   });
 
+  it('follows measured ack roundtrips (RFC 6298): a fast link resends a lost request sooner, within the bounds', () => {
+    const h = startResizer(testConfig({ timing: { ackTimeoutMs: 1500, ackTimeoutMinMs: 250, ackRetryBaseMs: 200, ackRetryCapMs: 1000 } })).ready();
+    expect(h.ctx().ackRtt).toBeNull();
+    for (let i = 0; i < 8; i++) h.send({ type: 'ack.measured', rttMs: 20 });
+    const { srttMs, rttvarMs } = h.ctx().ackRtt!;
+    expect(srttMs).toBeCloseTo(20, 5);
+    expect(rttvarMs).toBeLessThan(10);
+    h.tight();
+    h.send(pressure);
+    const first = h.clock.now();
+    while (h.state() === 'ready.awaiting-host.sent' && h.clock.now() - first < 5000) h.clock.increment(10);
+    // The floor (250 ms), not the configured worst case (1.5 s).
+    expect(h.state()).toBe('ready.awaiting-host.backoff');
+    expect(h.clock.now() - first).toBeGreaterThanOrEqual(250);
+    expect(h.clock.now() - first).toBeLessThanOrEqual(260);
+    // A slow, jittery link lengthens it again, up to ackTimeoutMs.
+    for (let i = 0; i < 8; i++) h.send({ type: 'ack.measured', rttMs: i % 2 ? 100 : 900 });
+    const rtt = h.ctx().ackRtt!;
+    expect(rtt.srttMs + 4 * rtt.rttvarMs).toBeGreaterThan(1500);
+    const resend = h.resizes().length;
+    while (h.resizes().length === resend) h.clock.increment(10);
+    const sentAgain = h.clock.now();
+    while (h.state() === 'ready.awaiting-host.sent' && h.clock.now() - sentAgain < 5000) h.clock.increment(10);
+    expect(h.clock.now() - sentAgain).toBeGreaterThanOrEqual(1490);
+    expect(h.clock.now() - sentAgain).toBeLessThanOrEqual(1510);
+  });
+
   it('retries after the host\'s retryAfterMs on busy (capped), then drops the request and cools down', () => {
     const h = startResizer(testConfig({ timing: { busyMaxRetries: 2, busyRetryMaxMs: 3000 } })).ready();
     h.tight();
@@ -203,6 +230,27 @@ describe('shrinking', () => {
     expect(released.at(-1)!).toBeLessThan(released[0]!);
     expect(h.ctx().unplugFailures).toBe(shrinks.length);
     expect(h.clock.now() - start).toBeGreaterThanOrEqual(15 * 60_000);
+    // Failed unplugs say nothing about the working set: the regret scale is untouched.
+    expect(h.ctx().unplugScale).toBeLessThan(1);
+    expect(h.ctx().shrinkScale).toBe(1);
+  });
+
+  it('asks for the whole surplus again once an unplug completes (the unmovable pages are gone)', () => {
+    const h = grownThenRelaxed();
+    const first = h.resizes()[0]!;
+    h.send({ type: 'host.ack', id: first.id, outcome: 'granted', grantedBytes: first.targetBytes });
+    h.send({ type: 'host.done', id: first.id, status: 'partial', pluggedBytes: 1 * GiB });
+    expect(h.ctx().unplugScale).toBe(0.5);
+    h.advance(h.ctx().cooldownMs + 10);
+    h.surplus();
+    h.send({ type: 'psi.relaxed' });
+    const second = h.resizes()[1]!;
+    expect(second.fromBytes - second.targetBytes).toBeLessThan(first.fromBytes - first.targetBytes);
+    h.send({ type: 'host.ack', id: second.id, outcome: 'granted', grantedBytes: second.targetBytes });
+    h.send({ type: 'mem.observed', pluggedBytes: second.targetBytes });
+    expect(h.state()).toBe('ready.cooling');
+    expect(h.ctx().unplugScale).toBe(1);
+    expect(h.ctx().unplugFailures).toBe(0);
   });
 
   it('completes when the guest observes the memory gone, and resets the backoff', () => {
@@ -247,9 +295,13 @@ describe('shrinking', () => {
     h.send({ type: 'mem.observed', pluggedBytes: second.targetBytes });
     expect(h.ctx().cooldownMs).toBe(2 * baseCooldown);
     h.advance(2 * baseCooldown + 10); // quiet: the smaller shrink held
-    expect(h.state()).toBe('ready.idle');
     expect(h.ctx().shrinkRegrets).toBe(0);
     expect(h.ctx().shrinkScale).toBe(1);
+    // The surplus is still there: the next step goes back at once, not at the next psi.relaxed.
+    expect(h.state()).toBe('ready.awaiting-host.sent');
+    const third = h.resizes()[3]!;
+    expect(third.kind).toBe('shrink');
+    expect(third.reason).toBe('relaxed-surplus');
   });
 
   it('learns from a PSI stall how much MemAvailable the working set needs, from the sample after it', () => {

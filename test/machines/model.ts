@@ -40,6 +40,7 @@ function payloadsFor(s: Snap): ResizerEvent[] {
     { type: 'meminfo.sample', atMs: 0, memTotalBytes: 3 * GiB, memAvailableBytes: 2 * GiB, availableTrendBps: 0 },
     { type: 'mem.observed', pluggedBytes: 1 * GiB },
     { type: 'grow.measured', latencyMs: 400 },
+    { type: 'ack.measured', rttMs: 20 },
     { type: 'host.limits', minBytes: 0, maxBytes: 4 * GiB },
     { type: 'host.limits', minBytes: 0, maxBytes: c.pluggedBytes },
     { type: 'host.reclaim', id: 'r1', bytes: 512 * MiB },

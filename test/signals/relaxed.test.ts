@@ -8,7 +8,7 @@ import type { TrendSample } from '../../src/signals/trend.ts';
 import { MiB, pressure } from './helpers.ts';
 
 const policy = PolicySchema.parse({});
-const cfg = { relaxedAvg10Percent: 1, relaxedAvg60Percent: 2, relaxedHoldMs: 3000 };
+const cfg = { relaxedAvg10Percent: 1, relaxedAvg60Percent: 2, relaxedHoldMs: 3000, relaxedCheckIntervalMs: 2000 };
 const roomy: TrendSample = { atMs: 0, memTotalBytes: 2048 * MiB, memAvailableBytes: 1500 * MiB, availableTrendBps: 0 };
 const tight: TrendSample = { ...roomy, memAvailableBytes: 200 * MiB };
 
@@ -46,13 +46,14 @@ describe('psi.relaxed', () => {
     });
   });
 
-  it('restarts the hold after any pressure, and repeats at most once per hold time', () => {
+  it('restarts the hold after any pressure, and repeats at most once per check interval', () => {
     const ts = scheduler();
     ts.run(({ hot, expectObservable }) => {
       const psi$ = samples(ts, 'q 999ms q 999ms q 999ms q 999ms q 999ms q 999ms q 999ms q 999ms q 999ms q', hot.bind(ts), {});
       const pressureAt$ = hot('2500ms p').pipe(map(() => ts.now()));
-      // Hold restarts at 2500: first relaxed at the first sample at or after 5500 (6000), the next one hold time later (9000).
-      expectObservable(relaxedEvents(psi$, pressureAt$, hot('a', { a: roomy }), cfg, policy)).toBe('6000ms r 2999ms r', { r: { type: 'psi.relaxed' } });
+      // Hold restarts at 2500: first relaxed at the first sample at or after 5500 (6000), then
+      // one per check interval (2 s) while it stays relaxed, not one per sample (1 s).
+      expectObservable(relaxedEvents(psi$, pressureAt$, hot('a', { a: roomy }), cfg, policy)).toBe('6000ms r 1999ms r', { r: { type: 'psi.relaxed' } });
     });
   });
 });
