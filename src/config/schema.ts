@@ -58,6 +58,7 @@ export const PolicySchema = z
     reservePercent: z.number().min(0).max(50).default(6).describe('Reserve as a share of MemTotal, when larger than reserveMinBytes.'),
     memmapPercent: z.number().min(0).max(10).default(1.5625).describe('Memory the kernel takes from existing RAM for the memmap of plugged memory (2 MiB per 128 MiB = 1.5625%).'),
     shrinkStepMaxBytes: bytes().default(1 * GiB).describe('Largest single shrink step.'),
+    shrinkStepMinBytes: bytes().default(64 * MiB).describe('Smallest shrink worth a request, an unplug and a cooldown: a smaller surplus stays.'),
     shrinkScaleMin: z.number().min(0.01).max(1).default(0.125).describe('After regretted shrinks or failed unplugs the shrink step is halved down to this share.'),
     stallFloorMarginBytes: bytes().default(64 * MiB).describe('A PSI stall raises the MemAvailable the daemon defends (instead of the reserve) to MemAvailable at the stall plus this margin: page cache the workload re-reads is working set.'),
     stallFloorHalfLifeMs: millis(1000, 7 * 24 * 3_600_000).default(30 * 60_000).describe('Half-life of that raised floor: it decays back to the reserve, so a working set that shrank can be given back.'),

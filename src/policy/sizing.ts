@@ -137,16 +137,24 @@ export interface ShrinkInput {
  * Shrink target: give back what free memory exceeds what must be kept (shrinkKeepBytes)
  * and what consumption takes while the shrink must hold, scaled down after unplug
  * failures, capped per step, and never below the VM's minimum.
- * Returns the current size when nothing worth a block can go.
+ * Returns the current size when less than `shrinkStepMinBytes` can go (unless that is all
+ * that is left above the minimum): a dribble of tiny unplugs costs more than it returns.
  */
 export function shrinkTargetBytes(input: ShrinkInput): number {
   const { sample, pluggedBytes, limits, policy } = input;
   if (!sample) return pluggedBytes;
   const keep = input.keepBytes ?? reserveBytes(sample.memTotalBytes, policy) + policy.growStepMinBytes;
   const consumed = Math.max(0, -sample.availableTrendBps) * ((input.holdMs ?? 0) / 1000);
-  const surplus = Math.max(0, sample.memAvailableBytes - keep - consumed) * clamp(input.shrinkScale, 0, 1);
+  const surplus = Math.max(0, sample.memAvailableBytes - keep - consumed);
   const room = Math.max(0, pluggedBytes - limits.minBytes);
-  const release = alignDown(Math.min(surplus, policy.shrinkStepMaxBytes, room), limits.blockBytes);
+  const available = Math.min(surplus, room);
+  // Too little to be worth it, unless it is all that is left above the minimum.
+  if (available < Math.min(policy.shrinkStepMinBytes, room)) return pluggedBytes;
+  // The scale shrinks the ask after failures and regrets, but never under the minimum step:
+  // a scaled ask too small to be made would never complete, and only a completed unplug
+  // restores the scale.
+  const scaled = Math.max(surplus * clamp(input.shrinkScale, 0, 1), policy.shrinkStepMinBytes);
+  const release = alignDown(Math.min(scaled, available, policy.shrinkStepMaxBytes), limits.blockBytes);
   return release > 0 ? pluggedBytes - release : pluggedBytes;
 }
 

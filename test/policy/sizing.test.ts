@@ -68,6 +68,18 @@ describe('shrink target', () => {
     const steep = { ...flat, availableTrendBps: -200 * MiB };
     expect(shrinkTargetBytes({ sample: steep, pluggedBytes: 2 * GiB, limits, policy, shrinkScale: 1, holdMs: 20_000 })).toBe(2 * GiB);
   });
+  it('does not dribble: a surplus under the minimum step stays, and a scaled ask is never under it', () => {
+    const keep = reserveBytes(3 * GiB, policy) + policy.growStepMinBytes;
+    const small = { ...sample, memAvailableBytes: keep + policy.shrinkStepMinBytes / 2 };
+    expect(shrinkTargetBytes({ sample: small, pluggedBytes: 2 * GiB, limits, policy, shrinkScale: 1 })).toBe(2 * GiB);
+    // ...unless it is all that is left above the VM's minimum.
+    const last = shrinkTargetBytes({ sample: small, pluggedBytes: 16 * MiB, limits, policy, shrinkScale: 1 });
+    expect(last).toBe(0);
+    // After failures the ask is scaled down, but not under the minimum step (it could never complete).
+    const enough = { ...sample, memAvailableBytes: keep + 200 * MiB };
+    const scaled = shrinkTargetBytes({ sample: enough, pluggedBytes: 2 * GiB, limits, policy, shrinkScale: 0.125 });
+    expect(2 * GiB - scaled).toBe(policy.shrinkStepMinBytes);
+  });
   it('gives nothing without a sample or without surplus', () => {
     expect(shrinkTargetBytes({ sample: null, pluggedBytes: GiB, limits, policy, shrinkScale: 1 })).toBe(GiB);
     const tight = { ...sample, memAvailableBytes: 100 * MiB };
