@@ -122,7 +122,7 @@ export interface ShrinkInput {
   pluggedBytes: number;
   limits: Limits;
   policy: PolicyConfig;
-  /** 1 normally; halved after each failed unplug so the next attempt asks for less. */
+  /** 1 normally; lower after regretted shrinks or failed unplugs, so the next one asks for less. */
   shrinkScale: number;
   /** MemAvailable to leave (shrinkKeepBytes); reserve + one grow step when absent. */
   keepBytes?: number;
@@ -135,8 +135,8 @@ export interface ShrinkInput {
 
 /**
  * Shrink target: give back what free memory exceeds what must be kept (shrinkKeepBytes)
- * and what consumption takes while the shrink must hold, scaled down after unplug
- * failures, capped per step, and never below the VM's minimum.
+ * and what consumption takes while the shrink must hold, scaled down after regrets and
+ * unplug failures, capped per step, and never below the VM's minimum.
  * Returns the current size when less than `shrinkStepMinBytes` can go (unless that is all
  * that is left above the minimum): a dribble of tiny unplugs costs more than it returns.
  */
