@@ -2,8 +2,7 @@ import { Option, type Command } from 'commander';
 import { GuestConfigSchema } from '../../config/schema.ts';
 import { HostConfigSchema } from '../../config/host.ts';
 import { loadConfigFile } from '../../config/load.ts';
-
-export const EXIT_BAD_CONFIG = 2;
+import { EXIT_BAD_CONFIG } from './config-file.ts';
 
 export function registerCheckConfig(program: Command, setExit: (code: number) => void): Command {
   return program

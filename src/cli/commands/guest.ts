@@ -5,6 +5,7 @@ import { loadConfigFile } from '../../config/load.ts';
 import { makeLogger } from '../../io/log.ts';
 import { startGuest } from '../../daemon/guest.ts';
 import { stopWithin, watchSignals } from '../../daemon/lifecycle.ts';
+import { loadStartupConfig } from './config-file.ts';
 
 interface GuestFlags {
   config?: string;
@@ -40,16 +41,8 @@ export function registerGuest(program: Command, setExit: (code: number) => void)
     .option('--proc-root <dir>', 'where procfs is mounted (a fixture tree in tests)', '/proc')
     .option('--sys-root <dir>', 'where sysfs is mounted (memory blocks, virtio devices)', '/sys')
     .action(async (flags: GuestFlags) => {
-      let config: GuestConfig = defaultGuestConfig();
-      if (flags.config) {
-        const res = await loadConfigFile(GuestConfigSchema, flags.config);
-        if (!res.ok) {
-          process.stderr.write(`${flags.config}: invalid guest config\n${res.errors}\n`);
-          setExit(2);
-          return;
-        }
-        config = res.config;
-      }
+      const config: GuestConfig | undefined = flags.config ? await loadStartupConfig(GuestConfigSchema, flags.config, 'guest', setExit) : defaultGuestConfig();
+      if (!config) return;
       const log = makeLogger({ ...config.log, level: flags.logLevel ?? config.log.level });
       // Before anything slow: a SIGHUP without a handler would kill the process.
       const life = watchSignals(log);

@@ -4,9 +4,7 @@ import { loadConfigFile } from '../../config/load.ts';
 import { startHostAgent } from '../../host/run.ts';
 import { makeLogger } from '../../io/log.ts';
 import { stopWithin, watchSignals } from '../../daemon/lifecycle.ts';
-
-export const EXIT_BAD_CONFIG = 2;
-/** A stop that hangs (a QMP socket that will not close) must not keep systemd waiting. */
+import { loadStartupConfig } from './config-file.ts';
 
 export function registerHost(program: Command, setExit: (code: number) => void): Command {
   return program
@@ -14,18 +12,14 @@ export function registerHost(program: Command, setExit: (code: number) => void):
     .description('Run the host agent: grant guests\' resize requests within their bounds and the host budget (see docs/protocol.md).')
     .requiredOption('-c, --config <file>', 'host agent config (YAML or JSON)')
     .action(async (opts: { config: string }) => {
-      const res = await loadConfigFile(HostConfigSchema, opts.config);
-      if (!res.ok) {
-        process.stderr.write(`${opts.config}: invalid host config\n${res.errors}\n`);
-        setExit(EXIT_BAD_CONFIG);
-        return;
-      }
-      const log = makeLogger(res.config.log);
+      const config = await loadStartupConfig(HostConfigSchema, opts.config, 'host', setExit);
+      if (!config) return;
+      const log = makeLogger(config.log);
       // Before the agent starts: a SIGHUP without a handler would kill the process.
       const life = watchSignals(log);
       let running;
       try {
-        running = await startHostAgent(res.config, { log });
+        running = await startHostAgent(config, { log });
       } catch (err) {
         life.dispose();
         throw err;

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { defaultGuestConfig, GuestConfigSchema } from '../../config/schema.ts';
 import { formatBytes } from '../../config/units.ts';
-import { loadConfigFile } from '../../config/load.ts';
+import { loadStartupConfig } from './config-file.ts';
 import { probe, type ProbeReport } from '../../daemon/probe.ts';
 
 function mib(b: number | undefined | null): string {
@@ -42,16 +42,8 @@ export function registerProbe(program: Command, setExit: (code: number) => void)
     .option('--json', 'print the report as JSON')
     .option('--config <file>', 'guest config file (PSI file, windows, self-protection settings)')
     .action(async (opts: { json?: boolean; config?: string }) => {
-      let config = defaultGuestConfig();
-      if (opts.config) {
-        const res = await loadConfigFile(GuestConfigSchema, opts.config);
-        if (!res.ok) {
-          process.stderr.write(`${opts.config}: invalid guest config\n${res.errors}\n`);
-          setExit(2);
-          return;
-        }
-        config = res.config;
-      }
+      const config = opts.config ? await loadStartupConfig(GuestConfigSchema, opts.config, 'guest', setExit) : defaultGuestConfig();
+      if (!config) return;
       const report = await probe(config);
       process.stdout.write(opts.json ? `${JSON.stringify(report, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2)}\n` : render(report));
     });
