@@ -67,6 +67,11 @@ function newRequest(ctx: ResizerContext, kind: ResizeRequest['kind'], targetByte
   };
 }
 
+/** The MemAvailable the machine defends now (stallFloorBytes at the latest sample); undefined before one. */
+export function floorFor(ctx: ResizerContext): number | undefined {
+  return ctx.sample ? stallFloorBytes(ctx.sample, ctx.policy, ctx.learnedStall, ctx.sampleAtMs) : undefined;
+}
+
 export function growTargetFor(ctx: ResizerContext, pressure: PressureSnapshot): number {
   const step = growStepBytes({
     severity: pressure.severity ?? 'some',
@@ -75,7 +80,7 @@ export function growTargetFor(ctx: ResizerContext, pressure: PressureSnapshot): 
     regrowAfterMs: ctx.timing.cooldownAfterGrowMs,
     policy: ctx.policy,
     blockBytes: ctx.limits.blockBytes,
-    floorBytes: ctx.sample ? stallFloorBytes(ctx.sample, ctx.policy, ctx.learnedStall, ctx.sampleAtMs) : undefined,
+    floorBytes: floorFor(ctx),
   });
   return growTargetBytes(ctx.pluggedBytes, step, ctx.limits);
 }

@@ -5,7 +5,7 @@
  */
 import { formatBytes } from '../config/units.ts';
 import type { ResizerContext } from '../machines/context.ts';
-import { stallFloorBytes } from '../policy/sizing.ts';
+import { floorFor } from '../machines/updates.ts';
 import type { TransitionRecord } from '../io/transition-trace.ts';
 
 export interface StatusTransition {
@@ -66,6 +66,7 @@ export function buildGuestStatus(input: {
   transitions: StatusTransition[];
 }): GuestStatus {
   const c = input.context;
+  const floor = floorFor(c);
   return {
     kind: 'guest',
     pid: input.pid,
@@ -78,7 +79,7 @@ export function buildGuestStatus(input: {
       targetBytes: c.targetBytes,
       memTotalBytes: c.sample?.memTotalBytes,
       memAvailableBytes: c.sample?.memAvailableBytes,
-      floorBytes: c.sample ? Math.round(stallFloorBytes(c.sample, c.policy, c.learnedStall, c.sampleAtMs)) : undefined,
+      floorBytes: floor === undefined ? undefined : Math.round(floor),
     },
     limits: c.limits,
     atCeiling: c.atCeiling,
