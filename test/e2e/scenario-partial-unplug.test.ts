@@ -26,9 +26,11 @@ const ONE_STEP = 128 * MiB;
 const MAX_SHRINKS_PER_MINUTE = 4;
 /**
  * Share of MemAvailable pinned when the unplug begins. After the ~900 MiB burst that is
- * ~700 MiB, far above the ~256 MiB (reserve + one grow step) the shrink leaves available.
+ * ~1 GiB, far above what the shrink leaves available: reserve + one grow step (~256 MiB),
+ * or up to ~450 MiB when a PSI stall during the burst raised the daemon's stall floor (with
+ * 50 % one run in four pinned too little, and the unplug was slow instead of stuck).
  */
-const PIN_PERCENT = 50;
+const PIN_PERCENT = 75;
 
 const isShrinkEnd = (t: Transition): boolean => t.from === 'ready.shrinking' && t.to !== 'ready.shrinking';
 const isPartialUnplug = (t: Transition): boolean => isShrinkEnd(t) && /partial|failed|not observed/i.test(t.why ?? '');

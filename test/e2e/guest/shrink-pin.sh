@@ -1,8 +1,8 @@
 #!/bin/sh
 # Demand that returns while the daemon's unplug runs (scenario c): waits until MemTotal
 # drops (an unplug has begun: only the daemon's shrinks unplug), then at once pins <pct>% of
-# the MemAvailable of that moment in its own tmpfs. The daemon's shrink leaves about
-# reserve + one grow step (~256 MiB) available; data well above that cannot fit in what
+# the MemAvailable of that moment in its own tmpfs. The daemon's shrink leaves its floor
+# plus one grow step (256-450 MiB) available; data well above that cannot fit in what
 # stays plugged after the unplug, and tmpfs has no swap to go to, so the unplug stops short.
 # Reads /proc/meminfo with shell builtins only (no fork per sample).
 # Only a drop of at least 64 MiB counts (a small shrink of a few MiB completes at once).
