@@ -27,6 +27,7 @@ export const LogSchema = z
 export const TimingSchema = z
   .object({
     helloTimeoutMs: millis(50, 120_000).default(3000).describe('How long the handshake waits for the host\'s welcome before the daemon is degraded.'),
+    helloResendMs: millis(50, 120_000).default(1000).describe('While the handshake waits, the hello is sent again this often: on a lossy link one lost hello or welcome must not cost a whole degraded period.'),
     ackTimeoutMs: millis(20, 120_000).default(1500).describe('How long a resize request waits for its ack before it is sent again with the same id, until roundtrips are measured; then the most it waits (the timeout follows srtt + 4 x rttvar, RFC 6298).'),
     ackTimeoutMinMs: millis(1, 120_000).default(250).describe('The least the measured ack timeout can be.'),
     ackRetryBaseMs: millis(1, 60_000).default(200).describe('First backoff after an ack timeout; doubles per retry (equal jitter).'),
@@ -61,6 +62,7 @@ export const PolicySchema = z
     shrinkStepMinBytes: bytes().default(64 * MiB).describe('Smallest shrink worth a request, an unplug and a cooldown: a smaller surplus stays.'),
     shrinkScaleMin: z.number().min(0.01).max(1).default(0.125).describe('After regretted shrinks or failed unplugs the shrink step is halved down to this share.'),
     stallFloorMarginBytes: bytes().default(64 * MiB).describe('A PSI stall raises the MemAvailable the daemon defends (instead of the reserve) to MemAvailable at the stall plus this margin: page cache the workload re-reads is working set.'),
+    stallLookbackMs: millis(0, 60_000).default(3000).describe('A stall teaches the lowest MemAvailable sampled within this time before its trigger (the trigger window, 2 s in avgs mode, plus a sample interval): a trigger that arrives after a grow already landed reports a stall from before it.'),
     stallFloorHalfLifeMs: millis(1000, 7 * 24 * 3_600_000).default(30 * 60_000).describe('Half-life of that raised floor: it decays back to the reserve, so a working set that shrank can be given back.'),
   })
   .prefault({});

@@ -20,6 +20,8 @@ export interface ResizerContext {
   /** Sequence number of the last request id issued. */
   seq: number;
   linkUp: boolean;
+  /** Hellos sent in the current handshake (it resends until helloTimeoutMs). */
+  helloAttempts: number;
   limits: Limits;
   /** Plugged bytes as the GUEST observes them: the only truth about completion. */
   pluggedBytes: number;
@@ -33,6 +35,8 @@ export interface ResizerContext {
   learnedStall: LearnedStall | null;
   /** A PSI stall waiting for the next sample to tell how much MemAvailable was left (MemAvailable before it, and when). */
   pendingStall: { atMs: number; memAvailableBytes: number } | null;
+  /** MemAvailable samples of the last `stallLookbackMs`, oldest first: where a stall's trigger window began. */
+  recentAvailable: readonly { atMs: number; bytes: number }[];
   /** Smoothed ack roundtrip and its variation (RFC 6298), null until one is measured. */
   ackRtt: { srttMs: number; rttvarMs: number } | null;
   /** Measured request -> memory observed latency of recent grows (EWMA). */
@@ -70,6 +74,7 @@ export function initialContext(input: ResizerInput): ResizerContext {
     idPrefix: input.idPrefix,
     seq: 0,
     linkUp: false,
+    helloAttempts: 0,
     // Until the host's welcome tells the real bounds, nothing may be requested.
     limits: { minBytes: 0, maxBytes: 0, blockBytes: 2 * 1024 * 1024 },
     pluggedBytes: plugged,
@@ -79,6 +84,7 @@ export function initialContext(input: ResizerInput): ResizerContext {
     sampleAtMs: 0,
     learnedStall: null,
     pendingStall: null,
+    recentAvailable: [],
     ackRtt: null,
     growLatencyMs: input.config.policy.growLatencyInitialMs,
     request: null,

@@ -55,7 +55,9 @@ export const resizerSetup = setup({
     adoptObserved: assign(({ event }) => ({ pluggedBytes: ev(event, 'mem.observed').pluggedBytes, observedKnown: true })),
     adoptGrowLatency: assign(({ context, event }) => u.adoptGrowLatency(context, ev(event, 'grow.measured').latencyMs)),
     adoptAckRtt: assign(({ context, event }) => u.adoptAckRtt(context, ev(event, 'ack.measured').rttMs)),
-    adoptWelcome: assign(({ context, event }) => u.adoptWelcome(context, ev(event, 'host.welcome'))),
+    adoptWelcome: assign(({ context, event }) => ({ ...u.adoptWelcome(context, ev(event, 'host.welcome')), helloAttempts: 0 })),
+    countHello: assign(({ context }) => ({ helloAttempts: context.helloAttempts + 1 })),
+    resetHello: assign({ helloAttempts: 0 }),
     adoptLimits: assign(({ context, event }) => u.adoptLimits(context, ev(event, 'host.limits'))),
     beginGrow: assign(({ context, event }) => {
       const e = event.type === 'psi.pressure' ? ev(event, 'psi.pressure') : ev(event, 'headroom.low');
@@ -97,6 +99,7 @@ export const resizerSetup = setup({
     canReclaim: ({ context, event }) => u.reclaimTargetFor(context, ev(event, 'host.reclaim')) < context.pluggedBytes,
     isAtCeiling: ({ context }) => context.atCeiling,
     isLinkUp: ({ context }) => context.linkUp,
+    canResendHello: ({ context }) => context.helloAttempts * Math.min(context.timing.helloResendMs, context.timing.helloTimeoutMs) < context.timing.helloTimeoutMs,
     isFullStall: ({ event }) => event.type === 'psi.pressure' && event.severity === 'full',
     hasPendingPressure: ({ context }) => context.pendingPressure !== null,
     isNotDenied: ({ context }) => context.cooldownAfter !== 'deny',
@@ -125,7 +128,7 @@ export const resizerSetup = setup({
       event.pluggedBytes > (context.targetBytes ?? Number.POSITIVE_INFINITY),
   },
   delays: {
-    helloTimeout: ({ context }) => context.timing.helloTimeoutMs,
+    helloResend: ({ context }) => Math.min(context.timing.helloResendMs, context.timing.helloTimeoutMs),
     degradedRetry: ({ context }) => context.timing.degradedRetryMs,
     ackTimeout: ({ context }) => u.ackTimeoutFor(context),
     ackRetryBackoff: ({ context }) => u.ackRetryDelayMs(context),
@@ -178,7 +181,7 @@ export const resizerMachine = resizerSetup.createMachine({
   on: {
     'host.connected': {
       target: '.handshake',
-      actions: 'linkUp',
+      actions: ['linkUp', 'resetHello'],
       description: 'A (new) link to the host: every connection starts with a handshake.',
     },
     'host.disconnected': {
@@ -197,7 +200,7 @@ export const resizerMachine = resizerSetup.createMachine({
     },
     handshake: {
       description: 'hello sent; waiting for the welcome that tells limits and the device\'s real size.',
-      entry: { type: 'sendHello', params: ({ context }) => ({ idPrefix: context.idPrefix }) },
+      entry: [{ type: 'sendHello', params: ({ context }) => ({ idPrefix: context.idPrefix }) }, 'countHello'],
       on: {
         'host.welcome': {
           target: 'ready',
@@ -206,11 +209,27 @@ export const resizerMachine = resizerSetup.createMachine({
         },
       },
       after: {
-        helloTimeout: { target: 'degraded', description: 'No welcome in helloTimeoutMs: the host is not answering.' },
+        helloResend: [
+          {
+            guard: 'canResendHello',
+            target: 'handshake',
+            reenter: true,
+            description: 'No welcome yet: say hello again (a lossy link may have lost either message; the host answers every hello).',
+          },
+          { target: 'degraded', description: 'No welcome in helloTimeoutMs: the host is not answering.' },
+        ],
       },
     },
     degraded: {
       description: 'Host unreachable or silent: no requests; the VM keeps its memory as it is.',
+      entry: 'resetHello',
+      on: {
+        'host.welcome': {
+          target: 'ready',
+          actions: 'adoptWelcome',
+          description: 'A late welcome (a slow or lossy link outran helloTimeoutMs): the host is there after all; reconcile and resume.',
+        },
+      },
       after: {
         degradedRetry: {
           guard: 'isLinkUp',

@@ -233,22 +233,29 @@ export function regretShrink(ctx: ResizerContext, during: boolean): Patch {
 /**
  * A PSI stall while MemAvailable still showed this much: the rest was working set (page
  * cache the workload re-reads). Shrinks stop above it, grows restore it and headroom.low
- * projects the time to reach it (stallFloorBytes; it decays). The sample before a stall may
- * be stale (a burst), so the lesson waits for the next sample (adoptSample).
+ * projects the time to reach it (stallFloorBytes; it decays). What MemAvailable was during
+ * the stall is the lowest of the samples within the lookback before the trigger (a trigger
+ * reports a whole window, and may arrive after a grow already landed) and of the next
+ * sample (the one before may be stale in a burst), so the lesson waits for that (adoptSample).
  */
 export function learnFromStall(ctx: ResizerContext, event: PsiPressureEvent): Patch {
   if (!ctx.sample) return {};
-  const before = Math.min(ctx.sample.memAvailableBytes, ctx.pendingStall?.memAvailableBytes ?? Number.POSITIVE_INFINITY);
-  return { pendingStall: { atMs: Math.max(event.atMs ?? ctx.sampleAtMs, ctx.sampleAtMs), memAvailableBytes: before } };
+  const atMs = Math.max(event.atMs ?? ctx.sampleAtMs, ctx.sampleAtMs);
+  const since = atMs - ctx.policy.stallLookbackMs;
+  const inWindow = ctx.recentAvailable.filter((s) => s.atMs >= since).map((s) => s.bytes);
+  const before = Math.min(ctx.sample.memAvailableBytes, ctx.pendingStall?.memAvailableBytes ?? Number.POSITIVE_INFINITY, ...inWindow);
+  return { pendingStall: { atMs, memAvailableBytes: before } };
 }
 
 /** A new meminfo sample; the first one after a stall completes what the stall teaches (learnFromStall). */
 export function adoptSample(ctx: ResizerContext, event: MeminfoSampleEvent): Patch {
   const { type: _t, atMs, ...sample } = event;
+  const since = atMs - ctx.policy.stallLookbackMs;
+  const recentAvailable = [...ctx.recentAvailable.filter((s) => s.atMs >= since && s.atMs <= atMs), { atMs, bytes: sample.memAvailableBytes }];
   const pending = ctx.pendingStall;
-  if (!pending || atMs < pending.atMs) return { sample, sampleAtMs: atMs };
+  if (!pending || atMs < pending.atMs) return { sample, sampleAtMs: atMs, recentAvailable };
   const available = Math.min(pending.memAvailableBytes, sample.memAvailableBytes);
-  return { sample, sampleAtMs: atMs, pendingStall: null, learnedStall: learnStall(available, sample, ctx.policy, ctx.learnedStall, pending.atMs) };
+  return { sample, sampleAtMs: atMs, recentAvailable, pendingStall: null, learnedStall: learnStall(available, sample, ctx.policy, ctx.learnedStall, pending.atMs) };
 }
 
 /** A cooldown ended quietly: after a shrink, that shrink held, so trust shrinking a bit more again. */

@@ -11,6 +11,7 @@ import type { HostParams, LinkFaults } from './host.ts';
 import { makeRng, type Rng } from './rng.ts';
 import type { TracePoint } from './trace-csv.ts';
 import { traceWorkload, type Workload } from './workload.ts';
+import { parseRandomScenario } from './random-scenarios.ts';
 
 export interface Scenario {
   name: string;
@@ -247,8 +248,9 @@ export const DEMO_SCENARIO: Scenario = {
     }),
 };
 
+/** A built-in scenario, the demo, or `random:<seed>` (random-scenarios.ts). */
 export function findScenario(name: string): Scenario | undefined {
-  return [...SCENARIOS, DEMO_SCENARIO].find((s) => s.name === name);
+  return [...SCENARIOS, DEMO_SCENARIO].find((s) => s.name === name) ?? parseRandomScenario(name);
 }
 
 export function workloadOf(s: Scenario, seed: number): Workload {

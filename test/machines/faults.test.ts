@@ -332,6 +332,24 @@ describe('shrinking', () => {
     expect(released).toBeGreaterThan(0);
   });
 
+  it('learns from the lowest MemAvailable within the trigger window: a trigger after a grow landed reports the stall before it', () => {
+    const sample = (atMs: number, availMiB: number) => ({ type: 'meminfo.sample', atMs, memTotalBytes: 3 * GiB, memAvailableBytes: availMiB * MiB, availableTrendBps: 0 }) as const;
+    const late = startResizer().ready();
+    late.send(sample(0, 20)); // the burst had eaten everything...
+    late.send(sample(1000, 1024)); // ...then a grow landed
+    late.send({ ...pressure, atMs: 1100 }); // the trigger reports the window that included the burst
+    late.send(sample(1200, 1024));
+    expect(late.ctx().learnedStall).toBeNull();
+    // The same stall with the low sample older than the lookback: MemAvailable was 1 GiB all window long.
+    const h = startResizer().ready();
+    const lookback = h.ctx().policy.stallLookbackMs;
+    h.send(sample(0, 20));
+    h.send(sample(lookback + 500, 1024));
+    h.send({ ...pressure, atMs: lookback + 1100 });
+    h.send(sample(lookback + 1200, 1024));
+    expect(h.ctx().learnedStall?.floorBytes).toBe(1024 * MiB + h.ctx().policy.stallFloorMarginBytes);
+  });
+
   it('learns nothing from a stall during a burst: the sample after it shows MemAvailable near zero', () => {
     const h = grownThenRelaxed(2 * GiB);
     const first = h.resizes()[0]!;
@@ -421,6 +439,39 @@ describe('link loss and reconciliation', () => {
     h.send({ type: 'host.disconnected' });
     h.advance(h.ctx().timing.degradedRetryMs * 3);
     expect(h.state()).toBe('degraded');
+  });
+
+  it('says hello again while the handshake waits, and stops once welcomed', () => {
+    const h = startResizer();
+    const t = h.ctx().timing;
+    h.send({ type: 'host.connected' });
+    const hellos = () => h.effects.filter((e) => e.kind === 'hello').length;
+    expect(hellos()).toBe(1);
+    h.advance(t.helloResendMs + 10); // hello or welcome lost
+    expect(h.state()).toBe('handshake');
+    expect(hellos()).toBe(2);
+    h.send({ type: 'host.welcome', minBytes: 0, maxBytes: MAX, blockBytes: BLOCK, requestedBytes: 0, pluggedBytes: 0 });
+    expect(h.state()).toBe('ready.idle');
+    h.advance(t.helloTimeoutMs * 2);
+    expect(hellos()).toBe(2);
+    expect(h.state()).toBe('ready.idle');
+    // A new link starts a new handshake with the full number of hellos.
+    h.send({ type: 'host.connected' });
+    h.advance(t.helloTimeoutMs + 10);
+    expect(h.state()).toBe('degraded');
+    expect(hellos()).toBe(2 + Math.ceil(t.helloTimeoutMs / t.helloResendMs));
+  });
+
+  it('takes a welcome that comes after the hello timed out: the host is there, the link is slow', () => {
+    const h = startResizer();
+    h.send({ type: 'host.connected' });
+    h.advance(h.ctx().timing.helloTimeoutMs + 10);
+    expect(h.state()).toBe('degraded');
+    h.send({ type: 'host.welcome', minBytes: 0, maxBytes: MAX, blockBytes: BLOCK, requestedBytes: 0, pluggedBytes: 0 });
+    expect(h.state()).toBe('ready.idle');
+    expect(h.ctx().limits.maxBytes).toBe(MAX);
+    h.send(pressure);
+    expect(h.resizes()).toHaveLength(1);
   });
 });
 

@@ -79,12 +79,14 @@ export function serializeSnapshot(s: Snap): string {
     ceil: c.atCeiling,
     pend: c.pendingPressure !== null,
     link: c.linkUp,
+    hello: c.helloAttempts,
     grow: hasRoomToGrow(c.pluggedBytes, c.limits),
     shrink: c.sample !== null && shrinkTargetFor(c) < c.pluggedBytes,
     t: c.targetBytes === null ? null : c.pluggedBytes >= c.targetBytes ? 'reached' : 'below',
     sample: c.sample === null ? null : c.sample.memAvailableBytes > GiB ? 'surplus' : 'tight',
     fails: Math.min(c.unplugFailures, 1),
-    after: c.cooldownAfter === 'deny' ? 'deny' : c.cooldownAfter === 'shrink' || c.cooldownAfter === 'unplug-failure' ? 'shrink' : 'other',
+    // isAfterShrink and isAfterCompletedShrink tell a completed shrink from a failed unplug.
+    after: c.cooldownAfter === 'deny' || c.cooldownAfter === 'shrink' || c.cooldownAfter === 'unplug-failure' ? c.cooldownAfter : 'other',
   });
 }
 

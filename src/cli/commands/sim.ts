@@ -13,7 +13,7 @@ export function registerSim(program: Command, setExit: (code: number) => void): 
   return program
     .command('sim')
     .description('Simulate a VM in virtual time: a built-in scenario or a recorded trace, under one policy (the real daemon code for memresize).')
-    .option('--scenario <name>', `built-in scenario: ${SCENARIOS.map((s) => s.name).join(', ')}`)
+    .option('--scenario <name>', `built-in scenario: ${SCENARIOS.map((s) => s.name).join(', ')}, or random:<seed> (a random VM and workload, see npm run bench:random)`)
     .option('--trace <file>', 'trace CSV to replay (t_s,anon_bytes,file_bytes[,unmovable_bytes,...])')
     .option('--policy <name>', `policy: ${POLICIES.map((p) => p.name).join(', ')}`, 'memresize')
     .option('--seed <n>', 'seed', '1')
@@ -50,7 +50,7 @@ export function registerSim(program: Command, setExit: (code: number) => void): 
       } else if (opts.scenario) {
         scenario = findScenario(opts.scenario);
         if (!scenario) {
-          process.stderr.write(`memresize sim: unknown scenario '${opts.scenario}' (one of ${SCENARIOS.map((s) => s.name).join(', ')})\n`);
+          process.stderr.write(`memresize sim: unknown scenario '${opts.scenario}' (one of ${SCENARIOS.map((s) => s.name).join(', ')}, or random:<seed>)\n`);
           return setExit(2);
         }
       } else {

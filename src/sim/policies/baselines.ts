@@ -22,7 +22,11 @@ export const staticMax: Policy = {
     const r = makeRequester(env, 'static-max');
     env.host.connect();
     r.request(env.maxBytes);
-    return { stop: () => r.stop() };
+    // A VM configured at its max has it from boot: a lost request is asked again.
+    const stop = every(env, 10_000, () => {
+      if (!r.busy && env.guest.pluggedBytes < env.maxBytes) r.request(env.maxBytes);
+    });
+    return { stop: () => (stop(), r.stop()) };
   },
 };
 

@@ -3,8 +3,9 @@
  * with their own request ids, one request in flight at a time. A request whose ack never
  * comes (dropped) is forgotten after `timeoutMs`: the baselines have no retry protocol of
  * their own beyond re-deciding on their next period, which is what their sources do.
- * The host agent speaks only after a handshake: the requester says hello on connect and
- * holds requests until the welcome.
+ * The host agent speaks only after a handshake: the requester says hello on connect, again
+ * every `helloRetryMs` until the welcome comes (a lost hello must not leave a baseline mute
+ * for the whole run: any real client retries its handshake), and holds requests until then.
  */
 import type { HostEvent } from '../../io/host-link.ts';
 import type { PolicyEnv } from './types.ts';
@@ -16,8 +17,15 @@ export interface Requester {
   stop(): void;
 }
 
+const helloRetryMs = 2000;
+
 export function makeRequester(env: PolicyEnv, prefix: string, timeoutMs = 10_000): Requester {
   let seq = 0;
+  let helloTimer: unknown = null;
+  const hello = () => {
+    env.host.link.sendHello(prefix);
+    helloTimer = env.clock.setTimeout(hello, helloRetryMs);
+  };
   let current: { id: string; timer: unknown; onDone?: (b: number, s: string) => void } | null = null;
   const finish = (plugged: number, status: string) => {
     const c = current;
@@ -29,8 +37,12 @@ export function makeRequester(env: PolicyEnv, prefix: string, timeoutMs = 10_000
   let welcomed = false;
   let held: (() => void) | null = null;
   const sub = env.host.link.events$.subscribe((e: HostEvent) => {
-    if (e.type === 'host.connected') env.host.link.sendHello(prefix);
+    if (e.type === 'host.connected') {
+      env.clock.clearTimeout(helloTimer);
+      hello();
+    }
     if (e.type === 'host.welcome') {
+      env.clock.clearTimeout(helloTimer);
       welcomed = true;
       const h = held;
       held = null;
@@ -64,7 +76,10 @@ export function makeRequester(env: PolicyEnv, prefix: string, timeoutMs = 10_000
         attempt: 0,
       });
     },
-    stop: () => sub.unsubscribe(),
+    stop: () => {
+      env.clock.clearTimeout(helloTimer);
+      sub.unsubscribe();
+    },
   };
 }
 
