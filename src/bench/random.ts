@@ -12,6 +12,7 @@ import { POLICIES } from '../sim/policies/index.ts';
 import { randomScenario } from '../sim/random-scenarios.ts';
 import { dominates } from '../sim/report.ts';
 import { runSim, type RunResult } from '../sim/run.ts';
+import type { GuestConfig } from '../config/schema.ts';
 
 export interface RandomBenchOptions {
   outDir: string;
@@ -19,6 +20,8 @@ export interface RandomBenchOptions {
   first: number;
   count: number;
   write: (s: string) => void;
+  /** The guest daemon's config for the memresize runs (defaults when absent). */
+  config?: GuestConfig;
 }
 
 export interface PolicySummary {
@@ -64,7 +67,7 @@ export async function runRandomBench(opts: RandomBenchOptions): Promise<PolicySu
   for (let seed = opts.first; seed < opts.first + opts.count; seed++) {
     const s = randomScenario(seed);
     const runs: RunResult[] = [];
-    for (const p of POLICIES) runs.push(await runSim(s, p, { seed, seriesPoints: 1 }));
+    for (const p of POLICIES) runs.push(await runSim(s, p, { seed, seriesPoints: 1, ...(opts.config ? { config: opts.config } : {}) }));
     byScenario.push(runs);
   }
   const summary = summarize(byScenario);

@@ -56,6 +56,8 @@ export interface ResizerContext {
   cooldownMs: number;
   /** Why the machine is cooling: pressure while cooling after a shrink means the shrink cut too deep. */
   cooldownAfter: 'grow' | 'shrink' | 'unplug-failure' | 'deny' | 'hold' | null;
+  /** What the last completed shrink gave back: pressure after it is its fault only if that much would have prevented it. */
+  lastShrinkReleasedBytes: number;
   /** Shrinks followed by pressure (regretted), net of shrinks that held: lengthens the wait before the next one. */
   shrinkRegrets: number;
   /** Consecutive failed or partial unplugs. */
@@ -97,6 +99,7 @@ export function initialContext(input: ResizerInput): ResizerContext {
     pendingPressure: null,
     cooldownMs: 0,
     cooldownAfter: null,
+    lastShrinkReleasedBytes: 0,
     shrinkRegrets: 0,
     unplugFailures: 0,
     shrinkScale: 1,

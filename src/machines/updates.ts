@@ -202,6 +202,7 @@ export function completeGrow(ctx: ResizerContext, partial: boolean): Patch {
 
 export function completeShrink(ctx: ResizerContext): Patch {
   return {
+    lastShrinkReleasedBytes: Math.max(0, (ctx.request?.fromBytes ?? ctx.pluggedBytes) - ctx.pluggedBytes),
     request: null,
     targetBytes: null,
     unplugFailures: 0,
@@ -217,12 +218,29 @@ export function completeShrink(ctx: ResizerContext): Patch {
 }
 
 /**
+ * Would the VM have been fine without the shrink: would MemAvailable plus what the shrink
+ * gave back still cover what shrinks keep plus the current consumption over one shrink
+ * cooldown (the time a shrink is meant to hold)? Only then is the pressure the shrink's
+ * fault. A workload that started consuming faster than that (the next job of a batch queue,
+ * a ramp) would have needed the grow anyway: that is no reason to shrink less and later,
+ * which would keep the memory of every job plugged long after it ended.
+ */
+function shrinkToBlame(ctx: ResizerContext, during: boolean): boolean {
+  const sample = ctx.sample;
+  if (!sample) return true;
+  const released = during ? Math.max(0, (ctx.request?.fromBytes ?? ctx.pluggedBytes) - ctx.pluggedBytes) : ctx.lastShrinkReleasedBytes;
+  const consumed = Math.max(0, -sample.availableTrendBps) * (ctx.timing.cooldownAfterShrinkMs / 1000);
+  return sample.memAvailableBytes + released >= shrinkKeepBytes(sample, ctx.policy, ctx.learnedStall, ctx.sampleAtMs) + consumed;
+}
+
+/**
  * Pressure soon after a shrink (during the shrink, or in the cooldown that follows it):
  * the surplus was not surplus, e.g. page cache the workload re-reads. Ask for half as much
  * next time and wait longer before the next shrink. Other cooldowns are left alone.
  */
 export function regretShrink(ctx: ResizerContext, during: boolean): Patch {
   if (!during && ctx.cooldownAfter !== 'shrink') return {};
+  if (!shrinkToBlame(ctx, during)) return { cooldownAfter: during ? ctx.cooldownAfter : 'grow' };
   return {
     shrinkRegrets: Math.min(ctx.shrinkRegrets + 1, MAX_SHRINK_REGRETS),
     shrinkScale: Math.max(ctx.policy.shrinkScaleMin, ctx.shrinkScale / 2),

@@ -304,6 +304,29 @@ describe('shrinking', () => {
     expect(third.reason).toBe('relaxed-surplus');
   });
 
+  it('does not blame a shrink for the next job: a ramp that would have outgrown the memory it gave back anyway', () => {
+    const h = grownThenRelaxed(2 * GiB);
+    const first = h.resizes()[0]!;
+    h.send({ type: 'host.ack', id: first.id, outcome: 'granted', grantedBytes: first.targetBytes });
+    h.send({ type: 'mem.observed', pluggedBytes: first.targetBytes });
+    expect(h.ctx().lastShrinkReleasedBytes).toBe(first.fromBytes - first.targetBytes);
+    // A job starts consuming 200 MB/s: in one shrink cooldown it would eat far more than was given back.
+    h.send({ type: 'meminfo.sample', atMs: 0, memTotalBytes: 3 * GiB, memAvailableBytes: 300 * MiB, availableTrendBps: -200e6 });
+    h.send({ type: 'headroom.low', memAvailableBytes: 300 * MiB, secondsToReserve: 1, consumeBps: 200e6 });
+    expect(h.resizes()[1]!.kind).toBe('grow');
+    expect(h.ctx().shrinkRegrets).toBe(0);
+    expect(h.ctx().shrinkScale).toBe(1);
+    // Whereas a stall with the workload flat is the shrink's doing (the surplus was working set).
+    const g = grownThenRelaxed(2 * GiB);
+    const s1 = g.resizes()[0]!;
+    g.send({ type: 'host.ack', id: s1.id, outcome: 'granted', grantedBytes: s1.targetBytes });
+    g.send({ type: 'mem.observed', pluggedBytes: s1.targetBytes });
+    g.send({ type: 'meminfo.sample', atMs: 0, memTotalBytes: 3 * GiB, memAvailableBytes: 300 * MiB, availableTrendBps: 0 });
+    g.send(pressure);
+    expect(g.ctx().shrinkRegrets).toBe(1);
+    expect(g.ctx().shrinkScale).toBe(0.5);
+  });
+
   it('learns from a PSI stall how much MemAvailable the working set needs, from the sample after it', () => {
     const h = grownThenRelaxed(2 * GiB);
     const first = h.resizes()[0]!;
