@@ -65,6 +65,21 @@ describe('memresize CLI', () => {
     expect(existsSync(join(root, 'out', 'demo.svg'))).toBe(true);
   });
 
+  it('bench --random runs every policy on random scenarios and writes random.json; a bad count exits 2', () => {
+    const out = join(root, 'out', 'bench-random-test');
+    const ok = run(['bench', '--random', '1', '--seed', '3', '--out', out]);
+    expect(ok.code).toBe(0);
+    expect(ok.out).toMatch(/1 random scenarios \(seeds 3\.\.3\)/);
+    expect(ok.out).toMatch(/\| memresize \| \d/);
+    expect(ok.out).toMatch(/random:3: fp/);
+    const json = JSON.parse(readFileSync(join(out, 'random.json'), 'utf8')) as { runs: { scenario: string; policy: string }[] };
+    expect(json.runs.map((r) => r.policy)).toContain('neon-threshold');
+    expect(new Set(json.runs.map((r) => r.scenario))).toEqual(new Set(['random:3']));
+    const bad = run(['bench', '--random', '0']);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/--random needs a positive whole number/);
+  });
+
   it('demo visits all five named states through the real machine', () => {
     const { code, out } = run(['demo']);
     expect(code).toBe(0);

@@ -1,15 +1,27 @@
 import type { Command } from 'commander';
 import { runBench } from '../../bench/bench.ts';
+import { runRandomBench } from '../../bench/random.ts';
 
 export function registerBench(program: Command, setExit: (code: number) => void): Command {
   return program
     .command('bench')
-    .description('Every policy x every built-in scenario: markdown table, results.json and one SVG per scenario; exit 1 if a target is missed.')
-    .option('--seed <n>', 'seed of every run', '1')
+    .description('Every policy x every built-in scenario: markdown table, results.json and one SVG per scenario; exit 1 if a target is missed. With --random N: every policy on N random VMs and workloads instead (distributions, worst runs, random.json).')
+    .option('--seed <n>', 'seed of every run; with --random, the first scenario seed', '1')
     .option('--out <dir>', 'output folder', 'bench/out')
     .option('--scenario <name...>', 'only these scenarios')
-    .action(async (opts: { seed: string; out: string; scenario?: string[] }) => {
-      const res = await runBench({ outDir: opts.out, seed: Number(opts.seed), scenarios: opts.scenario, write: (s) => process.stdout.write(s) });
+    .option('--random <count>', 'run on this many random scenarios (random:<seed>, seed, seed+1, ...)')
+    .action(async (opts: { seed: string; out: string; scenario?: string[]; random?: string }) => {
+      const write = (s: string) => process.stdout.write(s);
+      if (opts.random !== undefined) {
+        const count = Number(opts.random);
+        if (!Number.isInteger(count) || count < 1) {
+          process.stderr.write(`memresize bench: --random needs a positive whole number, not '${opts.random}'\n`);
+          return setExit(2);
+        }
+        await runRandomBench({ outDir: opts.out, first: Number(opts.seed), count, write });
+        return;
+      }
+      const res = await runBench({ outDir: opts.out, seed: Number(opts.seed), scenarios: opts.scenario, write });
       if (!res.allPass) setExit(1);
     });
 }
