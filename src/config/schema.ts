@@ -62,6 +62,7 @@ export const PolicySchema = z
     shrinkStepMinBytes: bytes().default(64 * MiB).describe('Smallest shrink worth a request, an unplug and a cooldown: a smaller surplus stays.'),
     shrinkScaleMin: z.number().min(0.01).max(1).default(0.125).describe('After regretted shrinks or failed unplugs the shrink step is halved down to this share.'),
     stallFloorMarginBytes: bytes().default(64 * MiB).describe('A PSI stall raises the MemAvailable the daemon defends (instead of the reserve) to MemAvailable at the stall plus this margin: page cache the workload re-reads is working set.'),
+    stallAmpleFreeBytes: bytes().default(256 * MiB).describe('A PSI trigger is answered only while the memory free above the zones\' high watermarks (zoneinfo, read when it fires) is under this, or the kernel zones\' under the kernel-zone floor: with more free the kernel is not reclaiming globally, and the stall is a cgroup\'s own memory.max or compaction, which a bigger VM does not relieve.'),
     stallLookbackMs: millis(0, 60_000).default(3000).describe('A stall teaches the lowest MemAvailable sampled within this time before its trigger (the trigger window, 2 s in avgs mode, plus a sample interval): a trigger that arrives after a grow already landed reports a stall from before it.'),
     stallFloorHalfLifeMs: millis(1000, 7 * 24 * 3_600_000).default(30 * 60_000).describe('Half-life of that raised floor: it decays back to the reserve, so a working set that shrank can be given back.'),
   })

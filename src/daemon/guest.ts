@@ -24,10 +24,9 @@ import type { Logger } from '../io/log.ts';
 import { makeMeminfoSource } from '../io/meminfo.ts';
 import { makeMemoryBlocksSource, parseIomemVirtioMem, readMemoryBlocks, virtioMemOnlineBytes, type MemoryBlocksSnapshot } from '../io/memory-blocks.ts';
 import { applyOnlining, makeEligibility, planOnlining } from '../io/memory-blocks-online.ts';
-import { parseZoneinfo } from '../io/zoneinfo.ts';
+import { kernelZoneNow, makeZoneinfoReader, withGlobalShortage } from './zoneinfo-now.ts';
 import { startTextfileWriter } from '../io/textfile-writer.ts';
 import { GuestCounters, renderGuestMetrics } from '../obs/guest-metrics.ts';
-import { kernelZoneFloorBytes } from '../policy/zones.ts';
 import { loadEpoll, makePsiSource } from '../io/psi.ts';
 import type { PsiReading } from '../io/psi.ts';
 import { readStatus, startStatusServer, type StatusServer } from '../io/status-server.ts';
@@ -88,25 +87,6 @@ function makeIdPrefix(procRoot: string): string {
   return `${boot}-${process.pid}`;
 }
 
-/**
- * Free memory of the kernel zones now, for onlining (src/policy/zones.ts). Unreadable or
- * garbled zoneinfo: onlining falls back to the plain auto-movable ratio, and says so once.
- */
-let zoneinfoWarned = false;
-function kernelZoneNow(procRoot: string, cfg: GuestConfig, log: Logger): { freeBytes: number; floorBytes: number } | undefined {
-  let res: ReturnType<typeof parseZoneinfo>;
-  try {
-    res = parseZoneinfo(readFileSync(join(procRoot, 'zoneinfo'), 'utf8'));
-  } catch (err) {
-    res = { ok: false, error: `${join(procRoot, 'zoneinfo')}: ${(err as NodeJS.ErrnoException).code ?? String(err)}` };
-  }
-  if (!res.ok) {
-    if (!zoneinfoWarned) log.warn({ err: res.error }, 'zoneinfo unreadable: onlining by the auto-movable ratio alone');
-    zoneinfoWarned = true;
-    return undefined;
-  }
-  return { freeBytes: res.zones.kernelFreeBytes, floorBytes: kernelZoneFloorBytes(cfg.policy) };
-}
 
 /**
  * Plugged bytes at start: online memory blocks inside the virtio-mem ranges of /proc/iomem.
@@ -260,13 +240,14 @@ export async function startGuest(opts: GuestOptions): Promise<RunningGuest> {
     const primary$ = makePsiSource(cfg.signals, { procRoot, scheduler, epoll });
     // Fallback after psi.lost: poll the system-wide file, which cannot disappear.
     const fallback = () => makePsiSource({ ...cfg.signals, psiFile: 'pressure/memory' }, { procRoot, scheduler, epoll, forceMode: 'polling' });
+    const zoneinfo = makeZoneinfoReader(procRoot, log.child({ component: 'zoneinfo' }));
     const blocksLog = log.child({ component: 'memory-blocks' });
     const eligibility = makeEligibility();
     const onlined = new Subject<void>();
     const onBlocks = (snap: MemoryBlocksSnapshot) => {
       const eligible = eligibility(snap);
       if (snap.errors.length > 0) blocksLog.debug({ errors: snap.errors.slice(0, 5), count: snap.errors.length }, 'memory blocks read with errors');
-      const steps = snap.blocks.some((b) => b.state === 'offline') ? planOnlining(snap, cfg.memory.online, cfg.memory.movableRatioPercent, eligible, kernelZoneNow(procRoot, cfg, blocksLog)) : [];
+      const steps = snap.blocks.some((b) => b.state === 'offline') ? planOnlining(snap, cfg.memory.online, cfg.memory.movableRatioPercent, eligible, kernelZoneNow(zoneinfo, cfg)) : [];
       const results = applyOnlining(steps, sysRoot);
       for (const r of results) {
         if (r.ok) blocksLog.info({ block: r.index, write: r.write }, 'block onlined');
@@ -276,7 +257,7 @@ export async function startGuest(opts: GuestOptions): Promise<RunningGuest> {
       if (results.length > 0) scheduler.schedule(() => onlined.next());
     };
     return wireGuest({
-      psi$: psiWithFallback(primary$, fallback).pipe(tap(notePsi)),
+      psi$: psiWithFallback(primary$, fallback).pipe(withGlobalShortage(zoneinfo, cfg), tap(notePsi)),
       meminfo$: (fast$) => makeMeminfoSource(cfg.signals, { procRoot, scheduler, fast$ }),
       blocks$: (rescan$) => makeMemoryBlocksSource(cfg.memory, { sysRoot, scheduler, rescan$: merge(rescan$, onlined) }),
       onBlocks,

@@ -153,6 +153,9 @@ export function wireGuest(deps: WireDeps): WireHandle {
       case 'psi.error':
         warn('psi.error', { err: n.message }, 'psi read failed');
         return;
+      case 'psi.discounted':
+        warn('psi.discounted', { atMs: n.atMs }, 'psi trigger not answered: memory is free above the watermarks, so a cgroup limit or compaction stalled, not the VM');
+        return;
       case 'meminfo.error':
         warn(`meminfo.${n.code}`, { code: n.code, err: n.message }, 'meminfo read failed');
         return;

@@ -12,10 +12,14 @@ import { choosePsiMode, parseCapEff, realPsiFs, type PsiFs, type PsiMode, type P
 
 export type PsiReading =
   | { type: 'psi.mode'; mode: PsiMode; reason: string; file: string; windowUs?: number; thresholdUs?: number }
-  /** A trigger fired; `pressure` is the file read right after (null if that read failed). */
-  | { type: 'psi.trigger'; atMs: number; pressure: Pressure | null }
+  /**
+   * A trigger fired; `pressure` is the file read right after (null if that read failed).
+   * `globalShortage`, when the composition root could read zoneinfo as it fired, says whether
+   * the kernel may be short of memory as a whole (src/policy/reclaim.ts); absent = unknown.
+   */
+  | { type: 'psi.trigger'; atMs: number; pressure: Pressure | null; globalShortage?: boolean }
   /** A periodic read (polling mode: every interval; trigger modes: rarely, for psi.relaxed). */
-  | { type: 'psi.sample'; atMs: number; pressure: Pressure }
+  | { type: 'psi.sample'; atMs: number; pressure: Pressure; globalShortage?: boolean }
   | { type: 'psi.error'; atMs: number; message: string };
 
 /** EPOLLERR on the trigger fd: the cgroup was removed. Ends the stream. */

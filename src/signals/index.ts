@@ -25,8 +25,15 @@ export interface PsiLostNotice {
   fallback: 'polling' | 'none';
 }
 
+/** A PSI trigger that fired while the kernel had memory to spare (a cgroup's own limit): not answered. For the log. */
+export interface PsiDiscountedNotice {
+  type: 'psi.discounted';
+  atMs: number;
+}
+
 export type SignalNotice =
   | PsiLostNotice
+  | PsiDiscountedNotice
   | Extract<PsiReading, { type: 'psi.mode' | 'psi.error' }>
   | Extract<MeminfoReading, { type: 'meminfo.error' }>;
 
@@ -67,7 +74,7 @@ export interface TrendNotice {
 
 export type SignalOutput = ResizerEvent | SignalNotice | TrendNotice;
 
-const NOT_FOR_MACHINE = new Set<string>(['psi.lost', 'psi.mode', 'psi.error', 'meminfo.error', 'meminfo.trend']);
+const NOT_FOR_MACHINE = new Set<string>(['psi.lost', 'psi.discounted', 'psi.mode', 'psi.error', 'meminfo.error', 'meminfo.trend']);
 
 export function isResizerEvent(o: SignalOutput): o is ResizerEvent {
   return !NOT_FOR_MACHINE.has(o.type);
@@ -91,6 +98,10 @@ export function makeSignals(inputs: SignalInputs, cfg: { signals: SignalsConfig;
     );
     const out$: Observable<SignalOutput> = merge(
       all$.pipe(filter((r): r is Exclude<PsiReading | PsiLostNotice, { type: 'psi.trigger' | 'psi.sample' }> => r.type === 'psi.lost' || r.type === 'psi.mode' || r.type === 'psi.error')),
+      psi$.pipe(
+        filter((r) => r.type === 'psi.trigger' && r.globalShortage === false),
+        map((r): PsiDiscountedNotice => ({ type: 'psi.discounted', atMs: r.type === 'psi.trigger' ? r.atMs : 0 })),
+      ),
       mem$.pipe(filter((r): r is Extract<MeminfoReading, { type: 'meminfo.error' }> => r.type === 'meminfo.error')),
       samples$.pipe(map((sample): TrendNotice => ({ type: 'meminfo.trend', sample }))),
       sampleEvents$,

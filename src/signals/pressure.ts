@@ -1,7 +1,9 @@
 /**
  * psi.pressure from PSI readings. In trigger modes every trigger is pressure; in polling
  * mode a stall rate over one interval at or above the threshold is. The stall rate is
- * measured from `total` deltas (exact, unlike the decaying averages).
+ * measured from `total` deltas (exact, unlike the decaying averages). A reading that says
+ * the kernel was not short of memory as a whole (`globalShortage: false`) is no pressure a
+ * bigger VM relieves: it only moves the baseline (see src/policy/reclaim.ts).
  */
 import { filter, map, scan, throttleTime, type Observable, type SchedulerLike } from 'rxjs';
 import type { PsiReading } from '../io/psi.ts';
@@ -51,6 +53,7 @@ export function pressureEvents(psi$: Observable<PsiReading>, cfg: PressureSignal
       (s, r) => {
         if (r.type === 'psi.mode') return { mode: r.mode, windowUs: r.windowUs ?? 0, thresholdUs: r.thresholdUs ?? 0, prev: null, out: null };
         if (r.type === 'psi.error') return { ...s, out: null };
+        if (r.globalShortage === false) return { ...s, prev: r.pressure ? { atMs: r.atMs, pressure: r.pressure } : s.prev, out: null };
         if (r.type === 'psi.trigger') {
           // The trigger itself guarantees threshold/window; the read after it tells how bad.
           const floor = s.windowUs > 0 ? (s.thresholdUs / s.windowUs) * 100 : 0;

@@ -14,6 +14,9 @@ import { headroomEvents } from '../../src/signals/headroom.ts';
 import { pressureEvents } from '../../src/signals/pressure.ts';
 import { withTrend } from '../../src/signals/trend.ts';
 import { cgroupsUnavailable, makeGroups, removeFile, startSteadyGrowth, startThrash, stop, type PressureGroups } from '../fixtures/pressure-workload.ts';
+import { makeZoneinfoReader, withGlobalShortage } from '../../src/daemon/zoneinfo-now.ts';
+import { makeLogger } from '../../src/io/log.ts';
+import { globalShortage } from '../../src/policy/reclaim.ts';
 
 const why = cgroupsUnavailable();
 if (why) console.log(`skip real-kernel PSI tests: ${why}`);
@@ -84,6 +87,32 @@ describe.skipIf(why !== null)('PSI and headroom on the real kernel', () => {
     } finally {
       stopAll.next();
       stop(grower);
+    }
+  }, 30_000);
+
+  it('a cgroup thrashing at its own limit fires the trigger, but with memory free above the watermarks it is not answered', async () => {
+    const zones = makeZoneinfoReader('/proc', makeLogger({ level: 'silent' }))();
+    if (!zones || globalShortage(zones.headroom, cfg.policy)) {
+      console.log(`skip: ${zones ? 'this machine is itself short of memory now' : '/proc/zoneinfo unreadable'}`);
+      return;
+    }
+    const g = makeGroups('limited', 64 * 1024 * 1024);
+    groups.push(g);
+    const raw$ = makePsiSource(cfg.signals, { file: g.pressureFile, epoll }).pipe(takeUntil(timer(DEADLINE_MS)), share({ connector: () => new ReplaySubject<PsiReading>() }));
+    const marked$ = raw$.pipe(withGlobalShortage(makeZoneinfoReader('/proc', makeLogger({ level: 'silent' })), cfg));
+    const triggersP = firstValueFrom(marked$.pipe(filter((r) => r.type === 'psi.trigger'), toArray()));
+    const pressureP = firstValueFrom(pressureEvents(marked$, cfg.signals, asyncScheduler).pipe(toArray()));
+    const readers = startThrash(g, `${DATA}.limited`);
+    try {
+      const triggers = await triggersP;
+      const pressures = await pressureP;
+      console.log(`memcg at its limit: ${triggers.length} trigger(s), ${pressures.length} psi.pressure; free above the watermarks ${Math.round(zones.headroom.freeAboveHighBytes / 2 ** 20)} MiB`);
+      expect(triggers.length).toBeGreaterThan(0);
+      expect(triggers.every((t) => t.type === 'psi.trigger' && t.globalShortage === false)).toBe(true);
+      expect(pressures).toEqual([]);
+    } finally {
+      stop(readers);
+      removeFile(`${DATA}.limited`);
     }
   }, 30_000);
 });

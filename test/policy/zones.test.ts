@@ -55,10 +55,48 @@ describe('/proc/zoneinfo', () => {
 
   it('sums free and managed pages of the kernel zones, and MOVABLE\'s managed pages', () => {
     const r = parseZoneinfo(text);
-    expect(r).toEqual({
+    expect(r).toMatchObject({
       ok: true,
       zones: { kernelFreeBytes: (3840 + 100000 + 25600) * 4096, kernelManagedBytes: (3840 + 200000 + 65536) * 4096, movableManagedBytes: 131072 * 4096 },
     });
+  });
+
+  it('sums free memory above each populated zone\'s high watermark and boost, not the per-cpu "high:" lines', () => {
+    const real = [
+      'Node 0, zone      DMA',
+      '  pages free     3840',
+      '        boost    0',
+      '        min      25',
+      '        low      31',
+      '        high     37',
+      '        managed  3840',
+      '  pagesets',
+      '    cpu: 0',
+      '              count: 0',
+      '              high:  0',
+      'Node 0, zone   Normal',
+      '  pages free     20000',
+      '        boost    2000',
+      '        min      11807',
+      '        low      14758',
+      '        high     17709',
+      '        managed  1802240',
+      '  pagesets',
+      '    cpu: 0',
+      '              high:  7379',
+      'Node 0, zone  Movable',
+      '  pages free     262144',
+      '        high     1000',
+      '        managed  524288',
+      'Node 0, zone   Device',
+      '  pages free     0',
+      '        high     0',
+      '        managed  0',
+    ].join('\n');
+    const r = parseZoneinfo(real);
+    const kernel = (3840 - 37 + 0) * 4096; // Normal: 20000 < 17709 + 2000 + ... -> 291 pages above
+    const normal = (20000 - 17709 - 2000) * 4096;
+    expect(r).toMatchObject({ ok: true, headroom: { kernelFreeAboveHighBytes: kernel + normal, freeAboveHighBytes: kernel + normal + (262144 - 1000) * 4096 } });
   });
 
   it('returns a typed error for garbled or empty input', () => {

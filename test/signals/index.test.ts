@@ -20,4 +20,17 @@ describe('makeSignals', () => {
     // The pressure pipeline knew the 2 s window: 400 ms of stall in it is 20 %, not 100 %.
     expect(out.filter(isResizerEvent).find((e) => e.type === 'psi.pressure')).toEqual({ type: 'psi.pressure', severity: 'some', stallPercent: 20, atMs: 2000 });
   });
+
+  it('turns a trigger that came with memory to spare into a psi.discounted notice, not pressure', async () => {
+    const vts = new VirtualTimeScheduler(VirtualAction, 5000);
+    const cfg = defaultGuestConfig();
+    const trigger: PsiReading = { type: 'psi.trigger', atMs: 2000, pressure: pressure(400_000), globalShortage: false };
+    const psiAll$ = concat(of<PsiReading[]>(modeAvgs, { type: 'psi.sample', atMs: 0, pressure: pressure(0) }), timer(2000, vts).pipe(map(() => trigger)));
+    const out$ = makeSignals({ psi$: psiAll$, meminfo$: of(meminfo(0, 800)), growLatencyMs$: NEVER, initialPluggedBytes: 0 }, cfg, vts).pipe(takeUntil(timer(3000, vts)), toArray());
+    const p = lastValueFrom(out$);
+    vts.flush();
+    const out = await p;
+    expect(out.filter((o) => o.type === 'psi.discounted')).toEqual([{ type: 'psi.discounted', atMs: 2000 }]);
+    expect(out.filter(isResizerEvent).filter((e) => e.type === 'psi.pressure')).toEqual([]);
+  });
 });

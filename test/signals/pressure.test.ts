@@ -44,6 +44,31 @@ describe('psi.pressure', () => {
     });
   });
 
+  it('answers no trigger or polled stall that came while the kernel had memory to spare, and measures the next from it', () => {
+    const ts = scheduler();
+    ts.run(({ hot, expectObservable }) => {
+      const psi$ = hot<PsiReading>('a b 1997ms c 1999ms d', {
+        a: modeAvgs,
+        b: { type: 'psi.sample', atMs: 0, pressure: pressure(0) },
+        // A cgroup at its own memory.max: lots of stall, but memory free above the watermarks.
+        c: { type: 'psi.trigger', atMs: 2000, pressure: pressure(900_000), globalShortage: false },
+        // Then the VM itself runs short: the rate counts from the discounted read, not from 0.
+        d: { type: 'psi.trigger', atMs: 4000, pressure: pressure(1_300_000), globalShortage: true },
+      });
+      expectObservable(pressureEvents(psi$, cfg, ts)).toBe('3999ms d', { d: { type: 'psi.pressure', severity: 'some', stallPercent: 20, atMs: 4000 } });
+    });
+    const poll = scheduler();
+    poll.run(({ hot, expectObservable }) => {
+      const psi$ = hot<PsiReading>('a b 999ms c 999ms d', {
+        a: modePolling,
+        b: { type: 'psi.sample', atMs: 0, pressure: pressure(0) },
+        c: { type: 'psi.sample', atMs: 1000, pressure: pressure(300_000), globalShortage: false }, // 30 %, not the VM's
+        d: { type: 'psi.sample', atMs: 2000, pressure: pressure(400_000), globalShortage: true }, // 10 %
+      });
+      expectObservable(pressureEvents(psi$, cfg, poll)).toBe('2001ms d', { d: { type: 'psi.pressure', severity: 'some', stallPercent: 10, atMs: 2000 } });
+    });
+  });
+
   it('still reports a trigger whose follow-up read failed, at the trigger floor', () => {
     const ts = scheduler();
     ts.run(({ hot, expectObservable }) => {
