@@ -225,13 +225,14 @@ export async function startGuest(opts: GuestOptions): Promise<RunningGuest> {
 
   // What the status shows of the signals: the PSI mode in force and a loss, if any.
   const psiState: { mode?: Omit<Extract<PsiReading, { type: 'psi.mode' }>, 'type'>; lost?: Omit<PsiLostNotice, 'type'> } = {};
+  const counters = new GuestCounters();
   const notePsi = (r: PsiReading | PsiLostNotice) => {
-    if (r.type === 'psi.mode') psiState.mode = { mode: r.mode, reason: r.reason, file: r.file, windowUs: r.windowUs, thresholdUs: r.thresholdUs };
+    if (r.type === 'psi.trigger' && r.globalShortage === false) counters.psiDiscounted++;
+    else if (r.type === 'psi.mode') psiState.mode = { mode: r.mode, reason: r.reason, file: r.file, windowUs: r.windowUs, thresholdUs: r.thresholdUs };
     else if (r.type === 'psi.lost') psiState.lost = { reason: r.reason, fallback: r.fallback };
   };
   // The history outlives a rewire: the status shows the transitions that led here.
   const ring = new TransitionRing(config.control.transitions);
-  const counters = new GuestCounters();
   const idBase = makeIdPrefix(procRoot);
   const shared = shareLink(link, log);
   let generation = 0;

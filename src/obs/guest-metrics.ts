@@ -11,6 +11,8 @@ export class GuestCounters {
   readonly requests = new Map<string, number>();
   readonly outcomes = new Map<string, number>();
   transitions = 0;
+  /** PSI triggers not answered: the kernel had memory to spare (src/policy/reclaim.ts). */
+  psiDiscounted = 0;
   private lastRequestId: string | undefined;
 
   /** Feed every transition record (the tracer's onRecord). */
@@ -60,5 +62,6 @@ export function renderGuestMetrics(s: GuestStatus, c: GuestCounters): string {
   for (const [kind, n] of [...c.requests].sort()) out.push(`memresize_guest_requests_total{kind="${kind}"} ${n}`);
   out.push('# HELP memresize_guest_acks_total Host answers, by outcome.', '# TYPE memresize_guest_acks_total counter');
   for (const [o, n] of [...c.outcomes].sort()) out.push(`memresize_guest_acks_total{outcome="${o}"} ${n}`);
+  out.push('# HELP memresize_guest_psi_discounted_total PSI triggers not answered because memory was free above the watermarks (a cgroup limit or compaction stalled).', '# TYPE memresize_guest_psi_discounted_total counter', `memresize_guest_psi_discounted_total ${c.psiDiscounted}`);
   return out.join('\n') + '\n';
 }

@@ -2,7 +2,7 @@
  * Scenarios a, b and a2 of issue 6 on one guest running `memresize guest`, with
  * `memresize host` driving QEMU over QMP: grow under a fast anonymous workload (the control
  * run without the daemon is control-oom.test.ts), shrink once it exits, grow again under
- * page-cache pressure.
+ * page-cache pressure; and a3: no grow for a cgroup that thrashes at its own memory.max.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { median, recordFigure } from './harness-figures.ts';
@@ -92,6 +92,33 @@ describe.skipIf(skip !== undefined)('scenarios a, b, a2: memresize grows a guest
     if (lat.length) recordFigure('a2_grow_onset_to_online_median_ms', median(lat), 'ms', p.vm.accel, `${lat.length} grows`);
     recordFigure('a2_last_pass_stall_us', last.stallUs, 'us', p.vm.accel, `worst earlier pass ${worst} us`);
     console.log(table);
+  });
+
+  it('a3: does not grow for a cgroup thrashing at its own memory.max while the VM has memory to spare', async () => {
+    const mark = daemonTransitions(p.vm).length;
+    const lineMark = p.vm.daemonLines().length;
+    // The same rereads, confined to a 64 MiB memcg: plenty of stall, none of it the VM's.
+    const res = await p.vm.guest.run(
+      [
+        'sync; echo 3 > /proc/sys/vm/drop_caches',
+        "grep -q ' /mnt/reread ' /proc/mounts || { mkdir -p /mnt/reread && mount -t ext4 -o ro,noload /dev/vda /mnt/reread; }",
+        "grep -q ' /sys/fs/cgroup cgroup2 ' /proc/mounts || mount -t cgroup2 none /sys/fs/cgroup",
+        'echo +memory > /sys/fs/cgroup/cgroup.subtree_control',
+        'mkdir -p /sys/fs/cgroup/limited && echo 64M > /sys/fs/cgroup/limited/memory.max',
+        "sh -c 'echo $$ > /sys/fs/cgroup/limited/cgroup.procs; exec sh reread.sh /mnt/reread/data.bin 3 2'",
+      ].join(' && '),
+      300_000,
+    );
+    expect(res.status, res.lines.join('\n')).toBe(0);
+    const passes = rereadPasses(res.lines);
+    expect(passes).toHaveLength(3);
+    const stallUs = passes.reduce((a, x) => a + x.stallUs, 0);
+    expect(stallUs, 'the limited cgroup never stalled: the test made no pressure').toBeGreaterThan(0);
+    const grows = daemonTransitions(p.vm).slice(mark).filter((t) => t.kind === 'grow' && t.to.startsWith('ready.awaiting-host'));
+    expect(grows.filter((t) => t.event === 'psi.pressure'), 'grew for a stall that more VM memory cannot relieve').toEqual([]);
+    const discounted = p.vm.daemonLines().slice(lineMark).filter((l) => l.includes('psi trigger not answered'));
+    expect(discounted.length, 'no trigger fired, or it was answered').toBeGreaterThan(0);
+    recordFigure('a3_memcg_stall_us', stallUs, 'us', p.vm.accel, `3 passes in a 64 MiB memcg; ${grows.length} grows, none for psi; ${discounted.length} "not answered" log lines (rate-limited)`);
   });
 
   it('the daemon did not keep crashing (restarted at most twice by /init)', () => {

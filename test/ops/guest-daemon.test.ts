@@ -118,6 +118,7 @@ describe('memresize guest: metrics textfile', () => {
     expect(text).toMatch(/^memresize_guest_limit_max_bytes 2147483648$/m);
     expect(text).toMatch(/^# TYPE memresize_guest_transitions_total counter$/m);
     expect(text).toMatch(/^memresize_guest_plugged_bytes \d+$/m);
+    expect(text).toMatch(/^memresize_guest_psi_discounted_total 0$/m);
   });
 });
 
