@@ -11,6 +11,9 @@ import { choosePsiMode, hasCapability, realPsiFs, type PsiModeConfig } from '../
 import { parsePressure, type Pressure } from '../io/psi-parse.ts';
 import type { GuestConfig } from '../config/schema.ts';
 import { protectSelf, type ProtectionReport } from './self-protect.ts';
+import { makeZoneinfoReader } from './zoneinfo-now.ts';
+import { makeLogger } from '../io/log.ts';
+import { globalShortage, type ZoneHeadroom } from '../policy/reclaim.ts';
 
 export interface ProbeReport {
   psi: {
@@ -27,6 +30,8 @@ export interface ProbeReport {
   };
   meminfo: { ok: boolean; memTotalBytes?: number; memAvailableBytes?: number; memFreeBytes?: number; swapTotalBytes?: number; error?: string };
   memory: { blockSizeBytes: number | null; autoOnlineBlocks: string | null; blocks: BlocksSummary; errors: number; virtioMem: VirtioMemDevice[] };
+  /** Free memory above the watermarks now, and whether a PSI trigger would be answered (src/policy/reclaim.ts). */
+  zones: { ok: true; headroom: ZoneHeadroom; triggersAnswered: boolean } | { ok: false };
   selfProtection: ProtectionReport;
 }
 
@@ -48,6 +53,7 @@ export async function probe(config: GuestConfig, roots: { procRoot?: string; sys
   }
   const mi = readMeminfoOnce(join(procRoot, 'meminfo'), 0);
   const snap = readMemoryBlocks(roots.sysRoot ?? '/sys');
+  const z = makeZoneinfoReader(procRoot, makeLogger({ level: 'silent' }))();
   return {
     psi: {
       file,
@@ -66,6 +72,7 @@ export async function probe(config: GuestConfig, roots: { procRoot?: string; sys
         ? { ok: true, memTotalBytes: mi.meminfo.memTotalBytes, memAvailableBytes: mi.meminfo.memAvailableBytes, memFreeBytes: mi.meminfo.fields.MemFree, swapTotalBytes: mi.meminfo.fields.SwapTotal }
         : { ok: false, error: mi.message },
     memory: { blockSizeBytes: snap.blockSizeBytes, autoOnlineBlocks: snap.autoOnline, blocks: summarizeBlocks(snap), errors: snap.errors.length, virtioMem: snap.virtioMem },
+    zones: z ? { ok: true, headroom: z.headroom, triggersAnswered: globalShortage(z.headroom, config.policy) } : { ok: false },
     selfProtection: await protectSelf({ oomScoreAdj: config.memory.oomScoreAdj, lockMemory: config.memory.lockMemory, procRoot }),
   };
 }

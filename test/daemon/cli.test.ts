@@ -30,6 +30,8 @@ describe('memresize probe', () => {
     const text = run(['probe']);
     expect(text.stdout).toMatch(/mode\s+(avgs|rtpoll|polling)/);
     expect(text.stdout).toMatch(/self-protect oom_score_adj/);
+    // zoneinfo is readable here: the free memory above the watermarks, and what a trigger would get.
+    expect(text.stdout).toMatch(/zones\s+free above the high watermarks .* a PSI trigger now would (be answered|NOT be answered)/);
   });
 });
 

@@ -23,6 +23,9 @@ function render(r: ProbeReport): string {
     `memory       block size ${mib(r.memory.blockSizeBytes)}, ${r.memory.blocks.online} online (${r.memory.blocks.onlineKernel} kernel zones, ${r.memory.blocks.onlineMovable} movable), ${r.memory.blocks.offline} offline${r.memory.errors ? `, ${r.memory.errors} read errors` : ''}`,
     `  auto-online ${r.memory.autoOnlineBlocks ?? '?'}`,
     `  virtio-mem ${r.memory.virtioMem.length ? r.memory.virtioMem.map((d) => `${d.name} (driver ${d.driver ?? 'none'})`).join(', ') : 'none'}`,
+    r.zones.ok
+      ? `zones        free above the high watermarks ${mib(r.zones.headroom.freeAboveHighBytes)} (kernel zones ${mib(r.zones.headroom.kernelFreeAboveHighBytes)}): a PSI trigger now would ${r.zones.triggersAnswered ? 'be answered' : 'NOT be answered (no global shortage: a cgroup limit or compaction)'}`
+      : 'zones        /proc/zoneinfo unreadable: every PSI trigger is answered',
     `self-protect oom_score_adj ${r.selfProtection.oom.ok ? `set to ${r.selfProtection.oom.value}` : `NOT set to ${r.selfProtection.oom.wanted}: ${r.selfProtection.oom.error}`}`,
   ];
   const l = r.selfProtection.lock;
