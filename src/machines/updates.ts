@@ -82,7 +82,11 @@ export function growTargetFor(ctx: ResizerContext, pressure: PressureSnapshot): 
     blockBytes: ctx.limits.blockBytes,
     floorBytes: floorFor(ctx),
   });
-  return growTargetBytes(ctx.pluggedBytes, step, ctx.limits);
+  const target = growTargetBytes(ctx.pluggedBytes, step, ctx.limits);
+  // Memory the host already has on its way (a grant not yet observed, e.g. one made before
+  // this daemon restarted): requests are absolute, so a smaller target would cancel part of it.
+  if (ctx.hostRequestedBytes <= ctx.pluggedBytes) return target;
+  return Math.max(target, growTargetBytes(0, ctx.hostRequestedBytes, ctx.limits));
 }
 
 export function beginGrow(ctx: ResizerContext, pressure: PressureSnapshot): Patch {

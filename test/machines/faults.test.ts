@@ -485,6 +485,18 @@ describe('link loss and reconciliation', () => {
     expect(hellos()).toBe(2 + Math.ceil(t.helloTimeoutMs / t.helloResendMs));
   });
 
+  it('never asks for less than a grant still on its way: requests are absolute, a smaller one would cancel it', () => {
+    const h = startResizer();
+    h.send({ type: 'host.connected' });
+    // Restarted while an earlier grant of 768 MiB had not landed yet: the welcome says so.
+    h.send({ type: 'host.welcome', minBytes: 0, maxBytes: MAX, blockBytes: BLOCK, requestedBytes: 768 * MiB, pluggedBytes: 0 });
+    h.send({ type: 'mem.observed', pluggedBytes: 0 });
+    h.send(pressure); // the minimum step alone would ask for 128 MiB
+    const req = h.resizes()[0]!;
+    expect(req.kind).toBe('grow');
+    expect(req.targetBytes).toBe(768 * MiB);
+  });
+
   it('takes a welcome that comes after the hello timed out: the host is there, the link is slow', () => {
     const h = startResizer();
     h.send({ type: 'host.connected' });
