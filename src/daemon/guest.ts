@@ -290,7 +290,7 @@ export async function startGuest(opts: GuestOptions): Promise<RunningGuest> {
       nowMs: Date.now(),
       state: stateName(snap.value),
       context: snap.context,
-      signals: { psi: psiState.mode ?? null, psiLost: psiState.lost ?? null, composition: generation },
+      signals: { psi: psiState.mode ?? null, psiLost: psiState.lost ?? null, psiDiscounted: counters.psiDiscounted, composition: generation },
       selfProtection: { oom: protection.oom, lock: protection.lock },
       transitions: ring.list(),
     });
