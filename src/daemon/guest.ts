@@ -87,7 +87,6 @@ function makeIdPrefix(procRoot: string): string {
   return `${boot}-${process.pid}`;
 }
 
-
 /**
  * Plugged bytes at start: online memory blocks inside the virtio-mem ranges of /proc/iomem.
  * Without CAP_SYS_ADMIN the kernel prints every iomem address as zeros; then, or when the

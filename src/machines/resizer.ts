@@ -99,7 +99,7 @@ export const resizerSetup = setup({
     canReclaim: ({ context, event }) => u.reclaimTargetFor(context, ev(event, 'host.reclaim')) < context.pluggedBytes,
     isAtCeiling: ({ context }) => context.atCeiling,
     isLinkUp: ({ context }) => context.linkUp,
-    canResendHello: ({ context }) => context.helloAttempts * Math.min(context.timing.helloResendMs, context.timing.helloTimeoutMs) < context.timing.helloTimeoutMs,
+    canResendHello: ({ context }) => context.helloAttempts * helloResendMs(context.timing) < context.timing.helloTimeoutMs,
     isFullStall: ({ event }) => event.type === 'psi.pressure' && event.severity === 'full',
     hasPendingPressure: ({ context }) => context.pendingPressure !== null,
     isNotDenied: ({ context }) => context.cooldownAfter !== 'deny',
@@ -128,7 +128,7 @@ export const resizerSetup = setup({
       event.pluggedBytes > (context.targetBytes ?? Number.POSITIVE_INFINITY),
   },
   delays: {
-    helloResend: ({ context }) => Math.min(context.timing.helloResendMs, context.timing.helloTimeoutMs),
+    helloResend: ({ context }) => helloResendMs(context.timing),
     degradedRetry: ({ context }) => context.timing.degradedRetryMs,
     ackTimeout: ({ context }) => u.ackTimeoutFor(context),
     ackRetryBackoff: ({ context }) => u.ackRetryDelayMs(context),
@@ -172,6 +172,9 @@ const reclaimTransitions = [
     description: 'Host-initiated reclaim without surplus: refuse with the reason.',
   },
 ] as const;
+
+/** The hello is said again this often, never less often than once per handshake. */
+const helloResendMs = (t: ResizerContext['timing']): number => Math.min(t.helloResendMs, t.helloTimeoutMs);
 
 export const resizerMachine = resizerSetup.createMachine({
   id: 'resizer',
