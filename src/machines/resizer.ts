@@ -78,6 +78,7 @@ export const resizerSetup = setup({
     noteTimeout: assign(() => u.noteTimeout()),
     lowerTargetToHostFinal: assign(({ context, event }) => u.lowerTargetToHostFinal(context, ev(event, 'host.done'))),
     completeGrow: assign(({ context }) => u.completeGrow(context, false)),
+    completeUnackedGrow: assign(({ context }) => u.completeUnackedGrow(context)),
     settleObservedAsPartial: assign(({ context }) => u.completeGrow(context, true)),
     completeShrink: assign(({ context }) => u.completeShrink(context)),
     recordUnplugFailure: assign(({ context }) => u.recordUnplugFailure(context)),
@@ -115,6 +116,10 @@ export const resizerSetup = setup({
     isDenied: (a) => isCurrentAck(a, 'denied'),
     isBusy: (a) => isCurrentAck(a, 'busy'),
     hasBusyRetriesLeft: ({ context }) => context.busyCount < context.timing.busyMaxRetries,
+    isGrowSeenBeforeAck: ({ context, event }) =>
+      event.type === 'mem.observed' &&
+      context.request?.kind === 'grow' &&
+      reached(event.pluggedBytes, context.request.targetBytes, context.limits.blockBytes, 'up'),
     isGrowObserved: ({ context }) =>
       context.targetBytes !== null && reached(context.pluggedBytes, context.targetBytes, context.limits.blockBytes, 'up'),
     isShrinkObserved: ({ context }) =>
@@ -345,6 +350,15 @@ export const resizerMachine = resizerSetup.createMachine({
                 description: 'Host busy: retry the same id after its retryAfterMs.',
               },
               { guard: 'isBusy', target: 'cooling', actions: 'noteDenied', description: 'Host stayed busy: drop the request and cool down.' },
+            ],
+            'mem.observed': [
+              {
+                guard: 'isGrowSeenBeforeAck',
+                target: 'cooling',
+                actions: ['adoptObserved', 'completeUnackedGrow'],
+                description: 'The memory asked for is online before its ack (lost or late): the device is the truth, the grow is done; waiting on the ack would leave the next grow waiting too.',
+              },
+              { actions: 'adoptObserved', description: 'The guest saw its plugged memory change: adopt it as truth.' },
             ],
             'psi.pressure': {
               guard: 'isShrinkInFlight',

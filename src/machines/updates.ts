@@ -204,6 +204,17 @@ export function completeGrow(ctx: ResizerContext, partial: boolean): Patch {
   };
 }
 
+/** A grow whose memory the guest saw online before any ack: granted in effect, by the device. */
+export function completeUnackedGrow(ctx: ResizerContext): Patch {
+  const asked = ctx.request?.targetBytes ?? ctx.pluggedBytes;
+  return {
+    ...completeGrow(ctx, false),
+    hostRequestedBytes: Math.max(ctx.hostRequestedBytes, asked),
+    lastOutcome: 'granted',
+    lastReason: 'observed before the ack',
+  };
+}
+
 export function completeShrink(ctx: ResizerContext): Patch {
   return {
     lastShrinkReleasedBytes: Math.max(0, (ctx.request?.fromBytes ?? ctx.pluggedBytes) - ctx.pluggedBytes),

@@ -92,6 +92,39 @@ describe('request roundtrips', () => {
     h.send({ type: 'host.ack', id: 'someone-else-1', outcome: 'granted', grantedBytes: MAX });
     expect(h.state()).toBe('ready.awaiting-host.sent');
   });
+
+  it('finishes a grow whose memory shows up before its ack, ignores the late ack, and can grow again at once', () => {
+    const h = startResizer().ready();
+    h.tight();
+    h.send(pressure);
+    const req = h.resizes()[0]!;
+    // Part of the plug is not enough: still waiting for the ack.
+    h.send({ type: 'mem.observed', pluggedBytes: req.targetBytes - BLOCK });
+    expect(h.state()).toBe('ready.awaiting-host.sent');
+    h.send({ type: 'mem.observed', pluggedBytes: req.targetBytes });
+    expect(h.state()).toBe('ready.cooling');
+    expect(h.ctx()).toMatchObject({ request: null, pluggedBytes: req.targetBytes, hostRequestedBytes: req.targetBytes, lastOutcome: 'granted', lastReason: 'observed before the ack' });
+    h.send({ type: 'host.ack', id: req.id, outcome: 'granted', grantedBytes: req.targetBytes });
+    expect(h.state()).toBe('ready.cooling');
+    // Free memory running out during the cooldown is answered with the next grow, not a retry.
+    h.send(headroom);
+    const next = h.resizes().at(-1)!;
+    expect(next.id).not.toBe(req.id);
+    expect(next.fromBytes).toBe(req.targetBytes);
+    expect(next.targetBytes).toBeGreaterThan(req.targetBytes);
+    expect(h.resizes().filter((r) => r.id === req.id)).toHaveLength(1);
+  });
+
+  it('does not take memory seen during a shrink for an ack', () => {
+    const h = startResizer().ready({ pluggedBytes: 1 * GiB });
+    h.send({ type: 'mem.observed', pluggedBytes: 1 * GiB });
+    h.surplus();
+    h.send({ type: 'psi.relaxed' });
+    const req = h.resizes().at(-1)!;
+    expect(req.kind).toBe('shrink');
+    h.send({ type: 'mem.observed', pluggedBytes: req.targetBytes });
+    expect(h.state()).toBe('ready.awaiting-host.sent');
+  });
 });
 
 describe('host answers', () => {

@@ -55,6 +55,8 @@ function payloadsFor(s: Snap): ResizerEvent[] {
     { type: 'host.ack', id, outcome: 'busy', grantedBytes: from, retryAfterMs: 300 },
     { type: 'host.ack', id: 'stale-0', outcome: 'granted', grantedBytes: MAX },
   ];
+  // The memory of a grow in flight shows up before its ack (the ack was lost or is late).
+  if (c.request?.kind === 'grow' && c.targetBytes === null) events.push({ type: 'mem.observed', pluggedBytes: c.request.targetBytes });
   if (c.targetBytes !== null) {
     events.push(
       { type: 'mem.observed', pluggedBytes: c.targetBytes },

@@ -63,6 +63,28 @@ describe('guest model', () => {
     g.tick(100, 100);
     expect(g.unplugFloorBytes()).toBeGreaterThan(1 * GiB);
   });
+
+  it('unplugs plugged kernel-zone memory as far as what it holds fits in boot memory, minus what kernel allocations pin', () => {
+    // A burst that needed 1 GiB of Normal memory, then exited (test/e2e/kernel-zone-unplug.test.ts).
+    const burst = traceWorkload([
+      { tS: 0, anonBytes: 1.3 * GiB, fileBytes: 0, unmovableBytes: 0, extra: {} },
+      { tS: 1, anonBytes: 100 * MiB, fileBytes: 0, unmovableBytes: 0, extra: {} },
+      { tS: 3600, anonBytes: 100 * MiB, fileBytes: 0, unmovableBytes: 0, extra: {} },
+    ]);
+    const g = new GuestModel(defaultGuestParams(512 * MiB, { onlinePolicy: 'normal' }), burst);
+    g.setPlugged(1 * GiB);
+    g.tick(100, 100);
+    // While the burst holds it, only what boot memory can take in besides can go.
+    expect(g.unplugFloorBytes()).toBeGreaterThan(1.3 * GiB - 512 * MiB);
+    for (let t = 200; t <= 5000; t += 100) g.tick(t, 100);
+    expect(g.anonBytes).toBeLessThan(128 * MiB);
+    const floor = g.unplugFloorBytes();
+    // After it: only the plugged share of the kernel's allocations, spread over blocks, stays:
+    // more than the 4 MiB measured, far less than the whole GiB.
+    expect(floor).toBeGreaterThan(4 * MiB);
+    expect(floor).toBeLessThan(128 * MiB);
+    expect(floor).toBeCloseTo(g.kernelDynBytes * (1 * GiB / g.normalCapBytes) * g.p.pinnedSpread, -3);
+  });
 });
 
 describe('simulator runs', () => {
