@@ -43,7 +43,7 @@ export const TimingSchema = z
     cooldownAfterDenyMs: millis(0, 3_600_000).default(5000).describe('Quiet time after a denial that is not the VM\'s ceiling (budget, rate).'),
     unplugBackoffBaseMs: millis(0, 3_600_000).default(30_000).describe('Cooldown after the first failed or partial unplug; doubles per consecutive failure.'),
     unplugBackoffCapMs: millis(0, 86_400_000).default(600_000).describe('Ceiling of the unplug-failure backoff.'),
-    degradedRetryMs: millis(100, 3_600_000).default(5000).describe('While degraded, how often the handshake is tried again on a live link.'),
+    degradedRetryMs: millis(100, 3_600_000).default(5000).describe('While degraded, how often at most the handshake is tried again on a live link: the first retry comes after helloResendMs, each further one waits twice as long, up to this.'),
   })
   .prefault({});
 

@@ -22,6 +22,8 @@ export interface ResizerContext {
   linkUp: boolean;
   /** Hellos sent in the current handshake (it resends until helloTimeoutMs). */
   helloAttempts: number;
+  /** Degraded periods since the last welcome: the retry waits double each time, up to degradedRetryMs. */
+  degradedRounds: number;
   limits: Limits;
   /** Plugged bytes as the GUEST observes them: the only truth about completion. */
   pluggedBytes: number;
@@ -77,6 +79,7 @@ export function initialContext(input: ResizerInput): ResizerContext {
     seq: 0,
     linkUp: false,
     helloAttempts: 0,
+    degradedRounds: 0,
     // Until the host's welcome tells the real bounds, nothing may be requested.
     limits: { minBytes: 0, maxBytes: 0, blockBytes: 2 * 1024 * 1024 },
     pluggedBytes: plugged,

@@ -55,9 +55,10 @@ export const resizerSetup = setup({
     adoptObserved: assign(({ event }) => ({ pluggedBytes: ev(event, 'mem.observed').pluggedBytes, observedKnown: true })),
     adoptGrowLatency: assign(({ context, event }) => u.adoptGrowLatency(context, ev(event, 'grow.measured').latencyMs)),
     adoptAckRtt: assign(({ context, event }) => u.adoptAckRtt(context, ev(event, 'ack.measured').rttMs)),
-    adoptWelcome: assign(({ context, event }) => ({ ...u.adoptWelcome(context, ev(event, 'host.welcome')), helloAttempts: 0 })),
+    adoptWelcome: assign(({ context, event }) => ({ ...u.adoptWelcome(context, ev(event, 'host.welcome')), helloAttempts: 0, degradedRounds: 0 })),
     countHello: assign(({ context }) => ({ helloAttempts: context.helloAttempts + 1 })),
     resetHello: assign({ helloAttempts: 0 }),
+    countDegraded: assign(({ context }) => ({ degradedRounds: context.degradedRounds + 1 })),
     adoptLimits: assign(({ context, event }) => u.adoptLimits(context, ev(event, 'host.limits'))),
     beginGrow: assign(({ context, event }) => {
       const e = event.type === 'psi.pressure' ? ev(event, 'psi.pressure') : ev(event, 'headroom.low');
@@ -134,7 +135,7 @@ export const resizerSetup = setup({
   },
   delays: {
     helloResend: ({ context }) => helloResendMs(context.timing),
-    degradedRetry: ({ context }) => context.timing.degradedRetryMs,
+    degradedRetry: ({ context }) => degradedRetryMs(context),
     ackTimeout: ({ context }) => u.ackTimeoutFor(context),
     ackRetryBackoff: ({ context }) => u.ackRetryDelayMs(context),
     busyRetry: ({ context }) => context.busyRetryAfterMs,
@@ -180,6 +181,14 @@ const reclaimTransitions = [
 
 /** The hello is said again this often, never less often than once per handshake. */
 const helloResendMs = (t: ResizerContext['timing']): number => Math.min(t.helloResendMs, t.helloTimeoutMs);
+
+/**
+ * Wait in `degraded` before the next handshake: the hello interval at first, doubling with
+ * each degraded period since the last welcome, up to degradedRetryMs. A lossy link gets its
+ * next hellos soon; a host that is down is asked calmly.
+ */
+const degradedRetryMs = (c: ResizerContext): number =>
+  Math.min(c.timing.degradedRetryMs, helloResendMs(c.timing) * 2 ** Math.max(0, c.degradedRounds - 1));
 
 export const resizerMachine = resizerSetup.createMachine({
   id: 'resizer',
@@ -230,7 +239,7 @@ export const resizerMachine = resizerSetup.createMachine({
     },
     degraded: {
       description: 'Host unreachable or silent: no requests; the VM keeps its memory as it is.',
-      entry: 'resetHello',
+      entry: ['resetHello', 'countDegraded'],
       on: {
         'host.welcome': {
           target: 'ready',

@@ -485,15 +485,29 @@ describe('link loss and reconciliation', () => {
     expect(h.ctx().hostRequestedBytes).toBe(req.targetBytes);
   });
 
-  it('retries the handshake while degraded only when the link is up', () => {
-    const h = startResizer();
+  it('retries the handshake while degraded only when the link is up, sooner at first, then calmly', () => {
+    const h = startResizer(testConfig({ timing: { helloTimeoutMs: 3000, helloResendMs: 1000, degradedRetryMs: 5000 } }));
     h.send({ type: 'host.connected' });
-    h.advance(h.ctx().timing.helloTimeoutMs + 10);
+    h.advance(3000 + 10);
     expect(h.state()).toBe('degraded');
-    h.advance(h.ctx().timing.degradedRetryMs + 10);
-    expect(h.state()).toBe('handshake');
+    // Each degraded period waits twice as long as the one before, from the hello interval
+    // up to degradedRetryMs: 1, 2, 4, 5, 5 s.
+    const waits: number[] = [];
+    for (let round = 0; round < 5; round++) {
+      const from = h.clock.now();
+      while (h.state() === 'degraded') h.clock.increment(10);
+      waits.push(h.clock.now() - from);
+      expect(h.state()).toBe('handshake');
+      while (h.state() === 'handshake') h.clock.increment(10);
+    }
+    expect(waits.map((w) => Math.round(w / 100) * 100)).toEqual([1000, 2000, 4000, 5000, 5000]);
+    // A welcome resets the backoff.
+    h.send({ type: 'host.welcome', minBytes: 0, maxBytes: MAX, blockBytes: BLOCK, requestedBytes: 0, pluggedBytes: 0 });
+    expect(h.state()).toBe('ready.idle');
+    expect(h.ctx().degradedRounds).toBe(0);
+    // No link, no handshake: degraded stays degraded.
     h.send({ type: 'host.disconnected' });
-    h.advance(h.ctx().timing.degradedRetryMs * 3);
+    h.advance(5000 * 3);
     expect(h.state()).toBe('degraded');
   });
 
