@@ -95,10 +95,14 @@ export function wireGuest(deps: WireDeps): WireHandle {
   const meter = makeGrowMeter();
   const acks = makeAckMeter();
 
-  // Requests pass through the meter on their way out: the send time is the start of a grow.
+  // Requests and hellos pass through the meters on their way out: the send time is the start
+  // of a grow, and of a roundtrip.
   const link: HostLink = {
     events$: deps.link.events$,
-    sendHello: (p) => deps.link.sendHello(p),
+    sendHello: (p) => {
+      acks.helloSent(scheduler.now());
+      deps.link.sendHello(p);
+    },
     sendResize: (req: ResizeRequest) => {
       meter.sent(req, scheduler.now());
       acks.sent(req, scheduler.now());

@@ -28,4 +28,16 @@ describe('ack meter', () => {
     expect(m.host({ type: 'host.disconnected', reason: 'eof' }, 5)).toBeNull();
     expect(m.host(ack('c'), 10)).toBeNull();
   });
+
+  it('measures hello -> welcome of a hello sent once, and nothing once it was resent', () => {
+    const welcome = { type: 'host.welcome', version: 1, minBytes: 0, maxBytes: 1, blockBytes: 1, requestedBytes: 0, pluggedBytes: 0 } as const;
+    const m = makeAckMeter();
+    m.helloSent(100);
+    expect(m.host(welcome, 104)).toBe(4);
+    // A welcome nobody asked for (the host restarted and says it again): no sample.
+    expect(m.host(welcome, 200)).toBeNull();
+    m.helloSent(300);
+    m.helloSent(1300);
+    expect(m.host(welcome, 1302)).toBeNull();
+  });
 });
