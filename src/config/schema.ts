@@ -28,7 +28,7 @@ export const TimingSchema = z
   .object({
     helloTimeoutMs: millis(50, 120_000).default(3000).describe('How long the handshake waits for the host\'s welcome before the daemon is degraded.'),
     helloResendMs: millis(50, 120_000).default(1000).describe('While the handshake waits, the hello is sent again this often: on a lossy link one lost hello or welcome must not cost a whole degraded period.'),
-    ackTimeoutMs: millis(20, 120_000).default(1500).describe('How long a resize request waits for its ack before it is sent again with the same id, until roundtrips are measured; then the most it waits (the timeout follows srtt + 4 x rttvar, RFC 6298).'),
+    ackTimeoutMs: millis(20, 120_000).default(1500).describe('How long a resize request waits for its ack before it is sent again with the same id, until roundtrips are measured; then the most it waits (the timeout is 4x the smallest of the last 16 measured roundtrips: a resend is cheap and idempotent, waiting is not).'),
     ackTimeoutMinMs: millis(1, 120_000).default(250).describe('The least the measured ack timeout can be.'),
     ackRetryBaseMs: millis(1, 60_000).default(200).describe('First backoff after an ack timeout; doubles per retry (equal jitter).'),
     ackRetryCapMs: millis(1, 600_000).default(5000).describe('Ceiling of the ack retry backoff.'),

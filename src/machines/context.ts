@@ -39,8 +39,8 @@ export interface ResizerContext {
   pendingStall: { atMs: number; memAvailableBytes: number } | null;
   /** MemAvailable samples of the last `stallLookbackMs`, oldest first: where a stall's trigger window began. */
   recentAvailable: readonly { atMs: number; bytes: number }[];
-  /** Smoothed ack roundtrip and its variation (RFC 6298), null until one is measured. */
-  ackRtt: { srttMs: number; rttvarMs: number } | null;
+  /** Smoothed ack roundtrip and its variation (RFC 6298), and the recent samples the ack timeout is taken from; null until one is measured. */
+  ackRtt: { srttMs: number; rttvarMs: number; recentMs: number[] } | null;
   /** Measured request -> memory observed latency of recent grows (EWMA). */
   growLatencyMs: number;
   /** The request in flight (awaiting-host) or being carried out (growing, shrinking). */

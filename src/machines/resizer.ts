@@ -209,7 +209,7 @@ export const resizerMachine = resizerSetup.createMachine({
     'meminfo.sample': { actions: 'adoptSample', description: 'Keep the latest meminfo sample and trend for sizing.' },
     'mem.observed': { actions: 'adoptObserved', description: 'The guest saw its plugged memory change: adopt it as truth.' },
     'grow.measured': { actions: 'adoptGrowLatency', description: 'A grow was measured end to end: update the latency the step is sized by.' },
-    'ack.measured': { actions: 'adoptAckRtt', description: 'An ack roundtrip was measured: the ack timeout follows it (RFC 6298).' },
+    'ack.measured': { actions: 'adoptAckRtt', description: 'An ack roundtrip was measured: the ack timeout follows the recent smallest (ackTimeoutFor).' },
   },
   states: {
     connecting: {
