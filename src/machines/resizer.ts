@@ -107,7 +107,7 @@ export const resizerSetup = setup({
     isNotDenied: ({ context }) => context.cooldownAfter !== 'deny',
     isAfterShrink: ({ context }) => context.cooldownAfter === 'shrink' || context.cooldownAfter === 'unplug-failure',
     isAfterCompletedShrink: ({ context }) => context.cooldownAfter === 'shrink',
-    canRetryAck: ({ context }) => (context.request?.attempt ?? 0) < context.timing.ackMaxRetries,
+    canRetryAck: ({ context }) => u.canRetryAck(context),
     isShrinkInFlight: ({ context }) => context.request?.kind === 'shrink',
     isGrantedGrow: (a) => isCurrentAck(a, 'granted') && a.context.request?.kind === 'grow',
     isPartialGrow: (a) => isCurrentAck(a, 'partial') && a.context.request?.kind === 'grow',

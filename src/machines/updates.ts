@@ -149,6 +149,20 @@ export function countAttempt(ctx: ResizerContext): Patch {
   return ctx.request ? { request: { ...ctx.request, attempt: ctx.request.attempt + 1 } } : {};
 }
 
+/**
+ * May the request in flight be sent again after this ack timeout? At least ackMaxRetries
+ * times, and on until the waits so far (each send's timeout and the backoffs between them,
+ * at today's timeout) reach ackGiveUpMs: with a short timeout on a fast link the resends are
+ * quick, and a count alone would give up on a lossy link within a couple of seconds.
+ */
+export function canRetryAck(ctx: ResizerContext): boolean {
+  const attempt = ctx.request?.attempt ?? 0;
+  if (attempt < ctx.timing.ackMaxRetries) return true;
+  let waited = (attempt + 1) * ackTimeoutFor(ctx);
+  for (let i = 0; i < attempt; i++) waited += backoffMs(i, ctx.timing.ackRetryBaseMs, ctx.timing.ackRetryCapMs, jitterOf(`${ctx.request?.id ?? ''}#${i}`));
+  return waited < ctx.timing.ackGiveUpMs;
+}
+
 export function ackRetryDelayMs(ctx: ResizerContext): number {
   const attempt = ctx.request?.attempt ?? 0;
   const key = `${ctx.request?.id ?? ''}#${attempt}`;

@@ -11,7 +11,7 @@ const headroom = { type: 'headroom.low', memAvailableBytes: 64 * MiB, secondsToR
 
 describe('request roundtrips', () => {
   it('resends the SAME id after an ack timeout, with capped jittered exponential backoff, then goes degraded', () => {
-    const h = startResizer(testConfig({ timing: { ackMaxRetries: 4, ackTimeoutMs: 1000, ackRetryBaseMs: 200, ackRetryCapMs: 1000 } })).ready();
+    const h = startResizer(testConfig({ timing: { ackMaxRetries: 4, ackGiveUpMs: 0, ackTimeoutMs: 1000, ackRetryBaseMs: 200, ackRetryCapMs: 1000 } })).ready();
     h.tight();
     h.send(pressure);
     const sendTimes: number[] = [];
@@ -36,6 +36,22 @@ describe('request roundtrips', () => {
     });
     expect(h.state()).toBe('degraded');
     expect(h.ctx().request).toBeNull();
+  });
+
+  it('keeps resending past ackMaxRetries until the waits add up to ackGiveUpMs: a short timeout does not give up early', () => {
+    const h = startResizer(testConfig({ timing: { ackMaxRetries: 2, ackGiveUpMs: 8000, ackTimeoutMs: 1500, ackTimeoutMinMs: 250, ackRetryBaseMs: 200, ackRetryCapMs: 5000 } })).ready();
+    h.send({ type: 'ack.measured', rttMs: 5 }); // a fast link: 250 ms timeout
+    h.tight();
+    h.send(pressure);
+    const start = h.clock.now();
+    while (h.state() !== 'degraded' && h.clock.now() - start < 60_000) h.clock.increment(10);
+    const sent = h.resizes();
+    // More than the 3 sends ackMaxRetries alone allows, all one id, and the give-up after ~8 s.
+    expect(sent.length).toBeGreaterThan(3);
+    expect(new Set(sent.map((r) => r.id)).size).toBe(1);
+    expect(h.state()).toBe('degraded');
+    expect(h.clock.now() - start).toBeGreaterThanOrEqual(6000);
+    expect(h.clock.now() - start).toBeLessThanOrEqual(12_000);
   });
 
   it('resends a lost request after 4x the smallest recent roundtrip, within the bounds, and waits longer once the link itself is slow', () => {

@@ -19,10 +19,13 @@ export type Effect =
   | { kind: 'resize'; req: ResizeRequest }
   | { kind: 'reclaim'; reply: ReclaimReply };
 
-/** Small retry counts keep the generated state space small; the shapes are the same. */
+/**
+ * Small retry counts keep the generated state space small; the shapes are the same. Resends
+ * stop at the count (ackGiveUpMs 0) unless a test sets a time budget.
+ */
 export function testConfig(overrides: Partial<{ timing: Partial<MachineConfig['timing']>; policy: Partial<MachineConfig['policy']> }> = {}): MachineConfig {
   return MachineConfigSchema.parse({
-    timing: { ackMaxRetries: 2, busyMaxRetries: 1, ...overrides.timing },
+    timing: { ackMaxRetries: 2, ackGiveUpMs: 0, busyMaxRetries: 1, ...overrides.timing },
     policy: { ...overrides.policy },
   });
 }
