@@ -159,14 +159,17 @@ export function canRetryAck(ctx: ResizerContext): boolean {
   const attempt = ctx.request?.attempt ?? 0;
   if (attempt < ctx.timing.ackMaxRetries) return true;
   let waited = (attempt + 1) * ackTimeoutFor(ctx);
-  for (let i = 0; i < attempt; i++) waited += backoffMs(i, ctx.timing.ackRetryBaseMs, ctx.timing.ackRetryCapMs, jitterOf(`${ctx.request?.id ?? ''}#${i}`));
+  for (let i = 0; i < attempt; i++) waited += ackBackoffMs(ctx, i);
   return waited < ctx.timing.ackGiveUpMs;
 }
 
+/** The backoff after the ack timeout of send `attempt` of the request in flight (jitter keyed by id and attempt). */
+function ackBackoffMs(ctx: ResizerContext, attempt: number): number {
+  return backoffMs(attempt, ctx.timing.ackRetryBaseMs, ctx.timing.ackRetryCapMs, jitterOf(`${ctx.request?.id ?? ''}#${attempt}`));
+}
+
 export function ackRetryDelayMs(ctx: ResizerContext): number {
-  const attempt = ctx.request?.attempt ?? 0;
-  const key = `${ctx.request?.id ?? ''}#${attempt}`;
-  return backoffMs(attempt, ctx.timing.ackRetryBaseMs, ctx.timing.ackRetryCapMs, jitterOf(key));
+  return ackBackoffMs(ctx, ctx.request?.attempt ?? 0);
 }
 
 export function adoptGrant(_ctx: ResizerContext, event: HostAckEvent): Patch {

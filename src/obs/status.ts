@@ -5,7 +5,7 @@
  */
 import { formatBytes } from '../config/units.ts';
 import type { ResizerContext } from '../machines/context.ts';
-import { floorFor } from '../machines/updates.ts';
+import { ackTimeoutFor, floorFor } from '../machines/updates.ts';
 import type { TransitionRecord } from '../io/transition-trace.ts';
 
 export interface StatusTransition {
@@ -36,6 +36,8 @@ export interface GuestStatus {
   atCeiling: boolean;
   unplugFailures: number;
   growLatencyMs: number;
+  /** How long a request now waits for its ack, and the roundtrips it is taken from (null until measured). */
+  ack: { timeoutMs: number; srttMs: number | null; smallestRecentMs: number | null };
   request: ResizerContext['request'];
   signals: Record<string, unknown>;
   selfProtection: Record<string, unknown>;
@@ -85,6 +87,11 @@ export function buildGuestStatus(input: {
     atCeiling: c.atCeiling,
     unplugFailures: c.unplugFailures,
     growLatencyMs: c.growLatencyMs,
+    ack: {
+      timeoutMs: ackTimeoutFor(c),
+      srttMs: c.ackRtt ? Math.round(c.ackRtt.srttMs) : null,
+      smallestRecentMs: c.ackRtt && c.ackRtt.recentMs.length > 0 ? Math.min(...c.ackRtt.recentMs) : null,
+    },
     request: c.request,
     signals: input.signals,
     selfProtection: input.selfProtection,
@@ -101,7 +108,7 @@ export function statusText(s: GuestStatus): string {
     `  plugged ${b(s.sizes.pluggedBytes)}   host requested ${b(s.sizes.hostRequestedBytes)}   target ${b(s.sizes.targetBytes)}`,
     `  MemTotal ${b(s.sizes.memTotalBytes)}   MemAvailable ${b(s.sizes.memAvailableBytes)}   floor ${b(s.sizes.floorBytes)}`,
     `  limits min ${b(s.limits.minBytes)}  max ${b(s.limits.maxBytes)}  block ${b(s.limits.blockBytes)}${s.atCeiling ? '   (at ceiling)' : ''}`,
-    `  grow latency ${s.growLatencyMs} ms   unplug failures ${s.unplugFailures}`,
+    `  grow latency ${s.growLatencyMs} ms   unplug failures ${s.unplugFailures}   ack timeout ${s.ack.timeoutMs} ms (roundtrip smoothed ${s.ack.srttMs ?? '-'} ms, smallest recent ${s.ack.smallestRecentMs ?? '-'} ms)`,
     `  request ${s.request ? `${s.request.id} ${s.request.kind} -> ${b(s.request.targetBytes)} (${s.request.reason}, attempt ${s.request.attempt})` : 'none'}`,
     `  signals ${JSON.stringify(s.signals)}`,
     `  self-protection ${JSON.stringify(s.selfProtection)}`,

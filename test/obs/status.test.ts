@@ -37,7 +37,10 @@ describe('status socket', () => {
     expect(status.request?.kind).toBe('grow');
     expect(status.transitions).toHaveLength(3);
     expect(status.signals).toEqual({ psiMode: 'avgs' });
+    // No roundtrip measured yet: the configured ack timeout.
+    expect(status.ack).toEqual({ timeoutMs: h.ctx().timing.ackTimeoutMs, srttMs: null, smallestRecentMs: null });
     const text = statusText(status);
+    expect(text).toMatch(/ack timeout \d+ ms/);
     expect(text).toMatch(/ready\.awaiting-host\.sent/);
     expect(text).toMatch(/last 3 transitions/);
     expect(text).toMatch(/request T-1 grow/);
