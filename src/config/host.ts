@@ -84,6 +84,8 @@ export const HostDefaultsSchema = z
     linesPerSec: z.number().positive().max(100_000).default(100).describe('Lines of any kind a VM may send per second (burst: twice that); more are dropped and counted as violations.'),
     busyRetryAfterMs: millis(1, 600_000).default(1000).describe('retryAfterMs told to a guest when the hypervisor is unreachable.'),
     idempotencyCapacity: z.number().int().min(1).max(100_000).default(256).describe('Request ids remembered per VM for idempotent retries.'),
+    reclaimOnContention: z.boolean().default(true).describe('Ask VMs holding more than their weighted share to give memory back (`reclaim`) when a VM under its share is refused budget.'),
+    reclaimIntervalMs: millis(100, 3_600_000).default(10_000).describe('A VM is asked to give back budget at most this often (an unanswered ask counts).'),
   })
   .strict()
   .prefault({});

@@ -23,6 +23,7 @@ import {
 } from '../protocol/messages.ts';
 import type { DeviceState, ResizeAdapter, ResizeResult } from './adapter.ts';
 import { decideGrant, shareOf } from './grant.ts';
+import { entitledShortfall, planReclaim, type Borrower } from './reclaim-plan.ts';
 import { TokenBucket, WindowCounter } from './rate.ts';
 
 export interface AgentMetrics {
@@ -32,6 +33,8 @@ export interface AgentMetrics {
   disconnect(vm: string, reason: string): void;
   vmSizes(vm: string, sizes: { requested: number; plugged: number; min: number; max: number }): void;
   budget(budgetBytes: number, holdsBytes: number): void;
+  /** A reclaim asked of a VM, and its reply: asked, accepted or refused. */
+  reclaim(vm: string, outcome: 'asked' | 'accepted' | 'refused'): void;
 }
 
 export interface GuestSink {
@@ -104,6 +107,8 @@ interface VmRuntime {
   violations: WindowCounter;
   opSeq: number;
   reclaimSeq: number;
+  /** When this VM was last asked to give back budget (the interval also covers an unanswered ask). */
+  lastReclaimAtMs: number;
   /** Cached max(requested, plugged) and max(0, share - holds), kept in the running sums. */
   holds: number;
   protectedTerm: number;
@@ -141,6 +146,7 @@ export function createHostAgent(deps: HostAgentDeps): HostAgent {
       violations: new WindowCounter(d.floodWindowMs, clock),
       opSeq: 0,
       reclaimSeq: 0,
+      lastReclaimAtMs: Number.NEGATIVE_INFINITY,
       holds: 0,
       protectedTerm: 0,
     };
@@ -217,6 +223,40 @@ export function createHostAgent(deps: HostAgentDeps): HostAgent {
     log.warn({ vm: vm.cfg.name, violations: n, windowMs: d.floodWindowMs, last: what }, 'flood: disconnecting VM');
     send(s, { type: 'error', code: 'flood', message: `${n} violations in ${d.floodWindowMs} ms; disconnecting` });
     s.detach('flood');
+  }
+
+  function askReclaim(vm: VmRuntime, s: SessionImpl, bytes: number, why: Record<string, unknown>): string {
+    const id = `reclaim-${++vm.reclaimSeq}`;
+    vm.lastReclaimAtMs = clock.now();
+    log.info({ vm: vm.cfg.name, reclaimId: id, bytes, ...why }, 'reclaim asked');
+    metrics?.reclaim(vm.cfg.name, 'asked');
+    send(s, { type: 'reclaim', id, bytes });
+    return id;
+  }
+
+  /**
+   * A VM under its share was refused budget that VMs above their shares hold: ask those
+   * borrowers for it (reclaim-plan.ts). Each borrower at most once per reclaimIntervalMs,
+   * so a starved VM retrying its grow does not turn into a stream of asks.
+   */
+  function reclaimFor(starved: VmRuntime, shortfallBytes: number, blockBytes: number): void {
+    const now = clock.now();
+    const borrowers: Borrower[] = [];
+    const sessions = new Map<string, [VmRuntime, SessionImpl]>();
+    for (const o of vms.values()) {
+      const s = o.session;
+      const dev = o.adapter.state();
+      if (o === starved || !s?.helloDone || !dev || now - o.lastReclaimAtMs < d.reclaimIntervalMs) continue;
+      const share = shareOf(o.cfg.weight, o.maxBytes, config.budgetBytes, totalWeight);
+      const excess = holdsOf(o) - Math.max(share, boundsOf(o, dev).lo);
+      if (excess <= 0) continue;
+      borrowers.push({ name: o.cfg.name, excessBytes: excess });
+      sessions.set(o.cfg.name, [o, s]);
+    }
+    for (const ask of planReclaim(shortfallBytes, borrowers, blockBytes)) {
+      const [o, s] = sessions.get(ask.name)!;
+      askReclaim(o, s, ask.bytes, { reason: 'contention', forVm: starved.cfg.name, shortfall: shortfallBytes });
+    }
   }
 
   function replyAnswer(s: SessionImpl, a: Answer): void {
@@ -299,6 +339,15 @@ export function createHostAgent(deps: HostAgentDeps): HostAgent {
     const answer: Answer = { ack };
     vm.answers.set(msg.id, answer);
     send(s, ack);
+    if (decision.reason === 'budget' && msg.kind === 'grow' && d.reclaimOnContention) {
+      const shortfall = entitledShortfall({
+        targetBytes: Math.min(alignUp(msg.targetBytes, dev.blockBytes), b.hi),
+        shareBytes: decision.shareBytes,
+        holdsBytes: Math.max(decision.grantedBytes, dev.pluggedBytes),
+        blockBytes: dev.blockBytes,
+      });
+      if (shortfall > 0) reclaimFor(vm, shortfall, dev.blockBytes);
+    }
     if (decision.outcome === 'denied') return;
     vm.requestedBytes = decision.grantedBytes;
     refreshHolds(vm);
@@ -348,6 +397,7 @@ export function createHostAgent(deps: HostAgentDeps): HostAgent {
       }
       case 'reclaim-reply':
         log.info({ vm: vm.cfg.name, reclaimId: msg.id, accepted: msg.accepted, bytes: msg.bytes, reason: msg.reason }, 'reclaim reply');
+        metrics?.reclaim(vm.cfg.name, msg.accepted ? 'accepted' : 'refused');
         return;
       case 'resize':
         if (!s.helloDone) {
@@ -449,16 +499,17 @@ export function createHostAgent(deps: HostAgentDeps): HostAgent {
       if (vm.session?.helloDone && dev) {
         const b = boundsOf(vm, dev);
         send(vm.session, { type: 'limits', minBytes: b.lo, maxBytes: b.hi });
+        // A max lowered below what the VM holds: ask for the difference (the guest gives what
+        // it can spare; the agent never unplugs on its own).
+        const over = holdsOf(vm) - b.hi;
+        if (over > 0) askReclaim(vm, vm.session, over, { reason: 'limits', maxBytes: b.hi });
       }
       publish(vm);
     },
     requestReclaim(name, bytes) {
       const vm = vms.get(name);
       if (!vm?.session?.helloDone) return undefined;
-      const id = `reclaim-${++vm.reclaimSeq}`;
-      log.info({ vm: name, reclaimId: id, bytes }, 'reclaim asked');
-      send(vm.session, { type: 'reclaim', id, bytes });
-      return id;
+      return askReclaim(vm, vm.session, bytes, { reason: 'operator' });
     },
     shutdown() {
       shuttingDown = true;

@@ -8,6 +8,7 @@
  *   memresize_requests_total{vm,outcome}
  *   memresize_grant_latency_seconds{status}   (request received -> device reached / gave up)
  *   memresize_protocol_errors_total{vm,code}  memresize_disconnects_total{vm,reason}
+ *   memresize_reclaims_total{vm,outcome}      (asked, accepted, refused)
  */
 import http from 'node:http';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
@@ -37,12 +38,14 @@ export function makePromMetrics(opts: { defaultMetrics?: boolean } = {}): PromMe
   });
   const errors = new Counter({ name: 'memresize_protocol_errors_total', help: 'bad lines from guests', labelNames: ['vm', 'code'], registers: [registry] });
   const disconnects = new Counter({ name: 'memresize_disconnects_total', help: 'guest sessions ended', labelNames: ['vm', 'reason'], registers: [registry] });
+  const reclaims = new Counter({ name: 'memresize_reclaims_total', help: 'memory asked back from a VM (reclaim) and its replies', labelNames: ['vm', 'outcome'], registers: [registry] });
   return {
     registry,
     request: (vm, outcome) => requests.inc({ vm, outcome }),
     grantLatency: (_vm, status, s) => latency.observe({ status }, s),
     protocolError: (vm, code) => errors.inc({ vm, code }),
     disconnect: (vm, reason) => disconnects.inc({ vm, reason: reason.slice(0, 40) }),
+    reclaim: (vm, outcome) => reclaims.inc({ vm, outcome }),
     vmSizes: (vm, s) => {
       requested.set({ vm }, s.requested);
       plugged.set({ vm }, s.plugged);

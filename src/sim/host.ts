@@ -153,6 +153,7 @@ export function makeSimHost(clock: VirtualClock, rng: Rng, p: HostParams, device
       disconnect: () => {},
       vmSizes: () => {},
       budget: () => {},
+      reclaim: () => {},
     },
   });
 

@@ -155,3 +155,102 @@ describe('host agent in virtual time (as the simulator runs it)', () => {
     ]);
   });
 });
+
+describe('host agent: borrowed budget is returned on demand', () => {
+  const msgs = (g: { sent: { type: string }[] }, type: string) => g.sent.filter((m) => m.type === type);
+
+  /** vm1 borrows while vm2's max (and so its share) is small; then vm2's max is raised. */
+  async function borrowed(defaults = {}) {
+    const h = makeHarness([{ name: 'vm1', maxBytes: 2 * GiB }, { name: 'vm2', maxBytes: 256 * MiB }], 2 * GiB, defaults, 'info');
+    const g1 = h.connect('vm1');
+    const g2 = h.connect('vm2');
+    g1.session.receive(line(hello));
+    g2.session.receive(line(hello));
+    g1.session.receive(line(grow('g-1', 1792 * MiB)));
+    expect(msgs(g1, 'ack')[0]).toMatchObject({ outcome: 'granted', grantedBytes: 1792 * MiB });
+    h.clock.increment(1000);
+    await settle();
+    h.agent.setLimits('vm2', { minBytes: 0, maxBytes: 2 * GiB });
+    return { h, g1, g2 };
+  }
+
+  it('asks a VM above its share for what a VM under its share was refused', async () => {
+    const { h, g1, g2 } = await borrowed();
+    // vm2's share is now 1 GiB; only 256 MiB of the budget is free.
+    g2.session.receive(line(grow('g-1', GiB)));
+    expect(msgs(g2, 'ack')[0]).toMatchObject({ outcome: 'partial', grantedBytes: 256 * MiB, reason: 'budget' });
+    expect(msgs(g1, 'reclaim')).toEqual([{ type: 'reclaim', id: 'reclaim-1', bytes: 768 * MiB }]);
+    const asked = h.lines.find((l) => l.msg === 'reclaim asked')!;
+    expect(asked).toMatchObject({ vm: 'vm1', reason: 'contention', forVm: 'vm2', shortfall: 768 * MiB });
+
+    // vm1 gives it back with an ordinary shrink; vm2's next grow gets its share.
+    g1.session.receive(line({ type: 'reclaim-reply', id: 'reclaim-1', accepted: true, bytes: 768 * MiB }));
+    g1.session.receive(line({ type: 'resize', id: 'g-2', kind: 'shrink', targetBytes: GiB, reason: 'host-reclaim:reclaim-1' }));
+    h.clock.increment(5000);
+    await settle();
+    g2.session.receive(line(grow('g-2', GiB)));
+    expect(msgs(g2, 'ack')[1]).toMatchObject({ outcome: 'granted', grantedBytes: GiB });
+    expect(h.agent.holdsBytes()).toBeLessThanOrEqual(2 * GiB);
+    expect(h.lines.find((l) => l.msg === 'reclaim reply')).toMatchObject({ vm: 'vm1', accepted: true });
+  });
+
+  it('asks a borrower at most once per reclaimIntervalMs, however often the starved VM retries', async () => {
+    const { h, g1, g2 } = await borrowed({ reclaimIntervalMs: 10_000 });
+    g2.session.receive(line(grow('g-1', GiB)));
+    h.clock.increment(1000);
+    g2.session.receive(line(grow('g-2', GiB)));
+    g2.session.receive(line(grow('g-3', GiB)));
+    expect(msgs(g1, 'reclaim')).toHaveLength(1);
+    h.clock.increment(10_000);
+    g2.session.receive(line(grow('g-4', GiB)));
+    expect(msgs(g1, 'reclaim')).toHaveLength(2);
+  });
+
+  it('asks nobody when the starved VM asked beyond its share, or when reclaimOnContention is off', async () => {
+    const { g1, g2 } = await borrowed({ reclaimOnContention: false });
+    g2.session.receive(line(grow('g-1', GiB)));
+    expect(msgs(g2, 'ack')[0]).toMatchObject({ outcome: 'partial', reason: 'budget' });
+    expect(msgs(g1, 'reclaim')).toEqual([]);
+
+    const h2 = makeHarness([{ name: 'vm1', maxBytes: 2 * GiB }, { name: 'vm2', maxBytes: 2 * GiB }], 2 * GiB);
+    const a = h2.connect('vm1');
+    const b = h2.connect('vm2');
+    a.session.receive(line(hello));
+    b.session.receive(line(hello));
+    a.session.receive(line(grow('g-1', GiB)));
+    b.session.receive(line(grow('g-1', GiB)));
+    // vm1 at its share wants more: denied for budget, but that is borrowing, not a shortfall.
+    a.session.receive(line(grow('g-2', 2 * GiB)));
+    expect(msgs(a, 'ack')[1]).toMatchObject({ outcome: 'denied', reason: 'budget' });
+    expect(msgs(b, 'reclaim')).toEqual([]);
+  });
+
+  it('does not ask a borrower that has no guest connected', async () => {
+    const h = makeHarness([{ name: 'vm1', maxBytes: 2 * GiB }, { name: 'vm2', maxBytes: 256 * MiB }], 2 * GiB);
+    const g1 = h.connect('vm1');
+    g1.session.receive(line(hello));
+    g1.session.receive(line(grow('g-1', 1792 * MiB)));
+    h.clock.increment(1000);
+    await settle();
+    g1.session.detach();
+    h.agent.setLimits('vm2', { minBytes: 0, maxBytes: 2 * GiB });
+    const g2 = h.connect('vm2');
+    g2.session.receive(line(hello));
+    g2.session.receive(line(grow('g-1', GiB)));
+    expect(msgs(g2, 'ack')[0]).toMatchObject({ outcome: 'partial', reason: 'budget' });
+    expect(g1.sent.filter((m) => m.type === 'reclaim')).toEqual([]);
+  });
+
+  it('asks a VM whose max was lowered below what it holds for the difference', async () => {
+    const h = makeHarness([{ name: 'vm1', maxBytes: 2 * GiB }], 8 * GiB, {}, 'info');
+    const g = h.connect('vm1');
+    g.session.receive(line(hello));
+    g.session.receive(line(grow('g-1', 1536 * MiB)));
+    h.clock.increment(1000);
+    await settle();
+    h.agent.setLimits('vm1', { minBytes: 0, maxBytes: GiB });
+    expect(msgs(g, 'limits')).toEqual([{ type: 'limits', minBytes: 0, maxBytes: GiB }]);
+    expect(msgs(g, 'reclaim')).toEqual([{ type: 'reclaim', id: 'reclaim-1', bytes: 512 * MiB }]);
+    expect(h.lines.find((l) => l.msg === 'reclaim asked')).toMatchObject({ reason: 'limits', maxBytes: GiB });
+  });
+});

@@ -114,3 +114,68 @@ describe('guest machine and host agent end to end over a unix socket', () => {
     expect(text).toMatch(/memresize_vm_max_bytes\{vm="vm1"\} 536870912/);
   });
 });
+
+describe('two guests and the host agent over unix sockets: borrowed budget comes back', () => {
+  it('a VM refused its share makes the agent ask the borrower, whose machine shrinks; then the grow is granted', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'memresize-e2e-'));
+    cleanup.push(async () => fs.rmSync(dir, { recursive: true, force: true }));
+    const hostLog = makeMemoryLogger({ level: 'info' });
+    // vm1's device already holds 832 MiB when the agent starts (an agent restart); the
+    // shares are 448 MiB each, so vm1 holds 384 MiB of vm2's and only 64 MiB is free.
+    const vm = (name: string, extra: object = {}) => ({ name, channel: { kind: 'unix-listen', path: path.join(dir, `${name}.sock`) }, adapter: { kind: 'fake', ...extra }, maxBytes: '1GiB' });
+    const config = HostConfigSchema.parse({ budgetBytes: '896MiB', metrics: { enabled: true, port: 0 }, vms: [vm('vm1', { initialBytes: 832 * MiB }), vm('vm2')] });
+    const host: RunningAgent = await startHostAgent(config, { log: hostLog.log });
+    cleanup.push(() => host.close());
+
+    const machineConfig = MachineConfigSchema.parse({ timing: { cooldownAfterGrowMs: 50, cooldownAfterDenyMs: 50, cooldownAfterShrinkMs: 50 } });
+    const startGuest = (name: string) => {
+      const log = makeMemoryLogger({ level: 'info' });
+      const link = makeHostLinkFromConfig(LinkSchema.parse({ transport: 'unix', socketPath: path.join(dir, `${name}.sock`), reconnectBaseMs: 20 }), { log: log.log });
+      cleanup.push(() => link.close());
+      const device = host.adapters[name]!;
+      const records: TransitionRecord[] = [];
+      const actor = createActor(resizerMachine.provide(makeResizerEffects(link, log.log)), {
+        input: { config: machineConfig, idPrefix: name, pluggedBytes: device.state()?.pluggedBytes ?? 0 },
+        inspect: makeTransitionTracer(log.log, { onRecord: (r) => records.push(r) }),
+      });
+      actor.start();
+      cleanup.push(async () => void actor.stop());
+      const sub = link.events$.subscribe((e) => actor.send(e));
+      cleanup.push(async () => sub.unsubscribe());
+      const observer = setInterval(() => actor.send({ type: 'mem.observed', pluggedBytes: device.state()?.pluggedBytes ?? 0 }), 10);
+      cleanup.push(async () => clearInterval(observer));
+      return { actor, records, device, state: () => stateName(actor.getSnapshot().value) };
+    };
+    const waitFor = async (what: string, cond: () => boolean, ms = 5000) => {
+      const end = Date.now() + ms;
+      while (!cond()) {
+        if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    };
+
+    const g1 = startGuest('vm1');
+    const g2 = startGuest('vm2');
+    await waitFor('handshakes', () => g1.state() === 'ready.idle' && g2.state() === 'ready.idle');
+    // vm1 has plenty to spare (its workload left); vm2 is under pressure.
+    g1.actor.send({ type: 'meminfo.sample', atMs: 0, memTotalBytes: BOOT + 832 * MiB, memAvailableBytes: 1024 * MiB, availableTrendBps: 0 });
+    g2.actor.send({ type: 'psi.pressure', severity: 'some', stallPercent: 40 });
+    await waitFor('vm2 refused for budget', () => g2.records.some((r) => r.event === 'host.ack' && r.context.lastReason === 'budget'));
+    await waitFor('vm1 gives back', () => g1.device.state()!.pluggedBytes <= 448 * MiB, 8000);
+    // The reclaim went through vm1's machine: accepted, sent as a shrink, acked, unplugged.
+    const path1 = g1.records.map((r) => `${r.event} ${r.to}`);
+    expect(path1).toEqual(expect.arrayContaining(['host.reclaim ready.awaiting-host.sent', 'host.ack ready.shrinking']));
+    await waitFor('vm1 idle', () => g1.state() === 'ready.idle');
+    await waitFor('vm2 idle', () => g2.state() === 'ready.idle');
+    const before = g2.device.state()!.pluggedBytes;
+    g2.actor.send({ type: 'psi.pressure', severity: 'some', stallPercent: 40 });
+    await waitFor('vm2 grows into what came back', () => g2.device.state()!.pluggedBytes > before);
+
+    const asked = hostLog.lines.filter((l) => l.msg === 'reclaim asked');
+    expect(asked[0]).toMatchObject({ vm: 'vm1', reason: 'contention', forVm: 'vm2' });
+    expect(hostLog.lines.some((l) => l.msg === 'reclaim reply' && l.vm === 'vm1' && l.accepted === true)).toBe(true);
+    expect(host.agent.holdsBytes()).toBeLessThanOrEqual(896 * MiB);
+    const text = await (await fetch(`http://127.0.0.1:${host.metricsPort}/metrics`)).text();
+    expect(text).toMatch(/memresize_reclaims_total\{vm="vm1",outcome="accepted"\} 1/);
+  });
+});
