@@ -2,11 +2,13 @@
  * Scenarios a, b and a2 of issue 6 on one guest running `memresize guest`, with
  * `memresize host` driving QEMU over QMP: grow under a fast anonymous workload (the control
  * run without the daemon is control-oom.test.ts), shrink once it exits, grow again under
- * page-cache pressure; and a3: no grow for a cgroup that thrashes at its own memory.max.
+ * page-cache pressure; a3: no grow for a cgroup that thrashes at its own memory.max; f: the
+ * operator lowers the max below what the VM holds and the agent's reclaim shrinks it at once.
  */
+import { writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { median, recordFigure } from './harness-figures.ts';
-import { DeviceSampler, growLatencies, type ProductVm } from './harness-product.ts';
+import { DeviceSampler, growLatencies, hostConfigYaml, type ProductVm } from './harness-product.ts';
 import { GiB, MiB } from './harness-qemu.ts';
 import { bootWithProduct, checkDaemonRestarts, daemonFootprint, daemonTransitions, MAX_DAEMON_RESTARTS, scenarioSkipReason, waitDaemonReady } from './harness-scenario.ts';
 import { ANON_WORKLOAD, rereadPasses } from './workloads.ts';
@@ -17,6 +19,17 @@ const MAX = 2 * GiB;
 const ONE_STEP = 128 * MiB;
 /** Rereads of the 900 MiB file: the first ones thrash, the last must run from the grown cache. */
 const PASSES = 8;
+/** Step f: the max the operator lowers the VM to while it holds more. */
+const LOWERED_MAX = 256 * MiB;
+
+async function waitFor(cond: () => boolean, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) return false;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return true;
+}
 
 describe.skipIf(skip !== undefined)('scenarios a, b, a2: memresize grows a guest under load and shrinks it after', () => {
   let p: ProductVm;
@@ -129,6 +142,35 @@ describe.skipIf(skip !== undefined)('scenarios a, b, a2: memresize grows a guest
     const notAnswered = (await discounted()) - before;
     expect(notAnswered, 'no trigger fired, or it was answered').toBeGreaterThan(0);
     recordFigure('a3_memcg_stall_us', stallUs, 'us', p.vm.accel, `3 passes in a 64 MiB memcg; ${grows.length} grows, none for psi; ${notAnswered} triggers not answered`);
+  });
+
+  it('f: gives memory back at once when the operator lowers its max below what it holds (SIGHUP -> limits + reclaim)', async () => {
+    const mark = daemonTransitions(p.vm).length;
+    const hostMark = p.host.lines().length;
+    const res = await p.vm.guest.run('node alloc.mjs 900 200 2', 300_000);
+    expect(res.status, res.lines.join('\n')).toBe(0);
+    const grown = await p.vm.mem.size();
+    expect(grown, 'the workload did not grow the VM').toBeGreaterThan(LOWERED_MAX + ONE_STEP);
+    // The daemon must be between requests (a reclaim during one is refused, by design); its own
+    // shrink would come only after relaxedHoldMs (30 s) of quiet.
+    const settled = await waitFor(() => /^ready\.(idle|cooling)$/.test(daemonTransitions(p.vm).at(-1)?.to ?? ''), 20_000);
+    expect(settled, `daemon in ${daemonTransitions(p.vm).at(-1)?.to}`).toBe(true);
+    writeFileSync(p.host.configFile, hostConfigYaml(p.vm, { maxBytes: LOWERED_MAX }));
+    const start = performance.now();
+    process.kill(p.host.pid!, 'SIGHUP');
+    const back = await p.vm.mem.waitSize((s) => s <= LOWERED_MAX, 60_000, 100);
+    expect(back.ok, `device still at ${back.size / MiB} MiB 60 s after the max was lowered`).toBe(true);
+    const ms = performance.now() - start;
+
+    const host = p.host.lines().slice(hostMark);
+    expect(host.find((l) => l.msg === 'reclaim asked'), 'the agent did not ask').toMatchObject({ reason: 'limits', maxBytes: LOWERED_MAX });
+    expect(host.find((l) => l.msg === 'reclaim reply'), 'the guest did not accept').toMatchObject({ accepted: true });
+    const after = daemonTransitions(p.vm).slice(mark);
+    const reclaim = after.find((t) => t.event === 'host.reclaim');
+    expect(reclaim?.to, 'the daemon did not take the reclaim as a shrink').toMatch(/^ready\.awaiting-host/);
+    // No regrow past the new max.
+    expect(await p.vm.mem.requestedSize()).toBeLessThanOrEqual(LOWERED_MAX);
+    recordFigure('f_lowered_max_to_device_ms', ms, 'ms', p.vm.accel, `SIGHUP (max ${LOWERED_MAX / MiB} MiB) -> device <= max, from ${grown / MiB} MiB`);
   });
 
   it('the daemon did not keep crashing (restarted at most twice by /init)', () => {
