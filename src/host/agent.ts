@@ -242,20 +242,22 @@ export function createHostAgent(deps: HostAgentDeps): HostAgent {
   function reclaimFor(starved: VmRuntime, shortfallBytes: number, blockBytes: number): void {
     const now = clock.now();
     const borrowers: Borrower[] = [];
-    const sessions = new Map<string, [VmRuntime, SessionImpl]>();
+    const sessions = new Map<string, [VmRuntime, SessionImpl, number]>();
     for (const o of vms.values()) {
       const s = o.session;
       const dev = o.adapter.state();
       if (o === starved || !s?.helloDone || !dev || now - o.lastReclaimAtMs < d.reclaimIntervalMs) continue;
       const share = shareOf(o.cfg.weight, o.maxBytes, config.budgetBytes, totalWeight);
-      const excess = holdsOf(o) - Math.max(share, boundsOf(o, dev).lo);
+      // Shares are fractional, blocks are not: everyone is owed its share rounded down to the
+      // block (entitledShortfall does the same), or the owed blocks could exceed the budget.
+      const excess = holdsOf(o) - Math.max(alignDown(share, dev.blockBytes), boundsOf(o, dev).lo);
       if (excess <= 0) continue;
       borrowers.push({ name: o.cfg.name, excessBytes: excess });
-      sessions.set(o.cfg.name, [o, s]);
+      sessions.set(o.cfg.name, [o, s, share]);
     }
     for (const ask of planReclaim(shortfallBytes, borrowers, blockBytes)) {
-      const [o, s] = sessions.get(ask.name)!;
-      askReclaim(o, s, ask.bytes, { reason: 'contention', forVm: starved.cfg.name, shortfall: shortfallBytes });
+      const [o, s, share] = sessions.get(ask.name)!;
+      askReclaim(o, s, ask.bytes, { reason: 'contention', forVm: starved.cfg.name, shortfall: shortfallBytes, holds: holdsOf(o), share: Math.floor(share) });
     }
   }
 

@@ -10,7 +10,7 @@ import { alignDown, alignUp } from '../policy/align.ts';
 
 export interface Borrower {
   name: string;
-  /** max(requested, plugged) minus max(share, min): what it holds that others may claim. */
+  /** max(requested, plugged) minus max(share rounded down to the block, min): what others may claim. */
   excessBytes: number;
 }
 

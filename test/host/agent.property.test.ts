@@ -6,10 +6,12 @@
 import { fc, test as fcTest } from '@fast-check/vitest';
 import { afterAll, describe, expect } from 'vitest';
 import { MiB } from '../../src/config/units.ts';
+import { alignDown } from '../../src/policy/align.ts';
 import type { Ack } from '../../src/protocol/messages.ts';
 import { line, makeHarness, settle, type Guest } from './helpers.ts';
 
 const BLOCK = 2 * MiB;
+const INTERVAL = 5000;
 
 const vmArb = fc.record({
   minBlocks: fc.integer({ min: 0, max: 64 }),
@@ -37,6 +39,9 @@ const stepArb = (vms: number) =>
     { arbitrary: fc.record({ t: fc.constant('wait' as const), ms: fc.integer({ min: 0, max: 3000 }) }), weight: 3 },
     { arbitrary: fc.record({ t: fc.constant('reconnect' as const), vm: fc.nat(vms - 1) }), weight: 1 },
     { arbitrary: fc.record({ t: fc.constant('outage' as const), vm: fc.nat(vms - 1), up: fc.boolean() }), weight: 1 },
+    // An operator moving a VM's max (within its configured bounds) moves its share: lowered,
+    // others borrow; raised again, they hold its share and are asked for it back.
+    { arbitrary: fc.record({ t: fc.constant('limits' as const), vm: fc.nat(vms - 1), maxShare: fc.double({ min: 0, max: 1, noNaN: true }) }), weight: 1 },
   );
 
 const scenarioArb = fc
@@ -47,7 +52,7 @@ describe('host agent under arbitrary guests', () => {
   // The generators must reach the interesting cases, or the property proves little.
   const seen = new Map<string, number>();
   afterAll(() => {
-    for (const k of ['granted', 'partial', 'denied:budget', 'denied:at-max', 'busy', 'done:partial']) expect(seen.get(k) ?? 0, k).toBeGreaterThan(0);
+    for (const k of ['granted', 'partial', 'denied:budget', 'denied:at-max', 'busy', 'done:partial', 'reclaim:limits']) expect(seen.get(k) ?? 0, k).toBeGreaterThan(0);
   });
 
   fcTest.prop([scenarioArb], { numRuns: 300 })('never sizes a device outside its bounds or over budget, and never applies a retried id twice', async ({ vms, budgetBlocks, steps }) => {
@@ -61,7 +66,7 @@ describe('host agent under arbitrary guests', () => {
       burst: 3,
       fake: { plugShare: v.plugShare, unplugShare: v.unplugShare, latencyMs: v.latencyMs },
     }));
-    const h = makeHarness(specs, budget, { floodLimit: 10 });
+    const h = makeHarness(specs, budget, { floodLimit: 10, reclaimIntervalMs: INTERVAL }, 'info');
     // A guest's first words on a new connection are its hello (the generator can add more).
     const connect = (name: string) => {
       const g = h.connect(name);
@@ -77,6 +82,10 @@ describe('host agent under arbitrary guests', () => {
         await settle();
       } else if (step.t === 'outage') {
         h.adapters[specs[step.vm]!.name]!.setAvailable(step.up);
+      } else if (step.t === 'limits') {
+        const sp = specs[step.vm]!;
+        const max = sp.minBytes + Math.floor(((sp.maxBytes - sp.minBytes) / BLOCK) * step.maxShare) * BLOCK;
+        h.agent.setLimits(sp.name, { minBytes: sp.minBytes, maxBytes: max });
       } else {
         let g = guests[step.vm] as Guest;
         if (step.t === 'reconnect' || g.closed) {
@@ -89,6 +98,23 @@ describe('host agent under arbitrary guests', () => {
         else if (step.t === 'bytes') g.session.receive(Buffer.from(step.bytes));
       }
       expect(h.agent.holdsBytes()).toBeLessThanOrEqual(budget);
+    }
+
+    // Reclaim: block-sized asks only; a contention ask never exceeds what the VM held above its
+    // share, and no VM is asked again within the interval.
+    const lastAsk = new Map<string, number>();
+    for (const l of h.lines.filter((x) => x.msg === 'reclaim asked')) {
+      const vm = String(l.vm);
+      const bytes = Number(l.bytes);
+      expect(bytes).toBeGreaterThan(0);
+      expect(bytes % BLOCK).toBe(0);
+      seen.set(`reclaim:${String(l.reason)}`, (seen.get(`reclaim:${String(l.reason)}`) ?? 0) + 1);
+      if (l.reason === 'contention') {
+        expect(bytes).toBeLessThanOrEqual(Number(l.holds) - alignDown(Number(l.share), BLOCK));
+        const prev = lastAsk.get(vm);
+        if (prev !== undefined) expect(Number(l.time) - prev).toBeGreaterThanOrEqual(INTERVAL);
+      }
+      lastAsk.set(vm, Number(l.time));
     }
 
     specs.forEach((s, i) => {
