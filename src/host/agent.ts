@@ -109,6 +109,9 @@ interface VmRuntime {
   reclaimSeq: number;
   /** When this VM was last asked to give back budget (the interval also covers an unanswered ask). */
   lastReclaimAtMs: number;
+  /** The last ask's id and reason, to follow up a refused `limits` ask. */
+  lastReclaim: { id: string; reason: unknown } | null;
+  limitsRetry: unknown;
   /** Cached max(requested, plugged) and max(0, share - holds), kept in the running sums. */
   holds: number;
   protectedTerm: number;
@@ -147,6 +150,8 @@ export function createHostAgent(deps: HostAgentDeps): HostAgent {
       opSeq: 0,
       reclaimSeq: 0,
       lastReclaimAtMs: Number.NEGATIVE_INFINITY,
+      lastReclaim: null,
+      limitsRetry: undefined,
       holds: 0,
       protectedTerm: 0,
     };
@@ -228,10 +233,29 @@ export function createHostAgent(deps: HostAgentDeps): HostAgent {
   function askReclaim(vm: VmRuntime, s: SessionImpl, bytes: number, why: Record<string, unknown>): string {
     const id = `reclaim-${++vm.reclaimSeq}`;
     vm.lastReclaimAtMs = clock.now();
+    vm.lastReclaim = { id, reason: why.reason };
     log.info({ vm: vm.cfg.name, reclaimId: id, bytes, ...why }, 'reclaim asked');
     metrics?.reclaim(vm.cfg.name, 'asked');
     send(s, { type: 'reclaim', id, bytes });
     return id;
+  }
+
+  /** Asks a VM holding more than its max for the difference (now, or after the interval). */
+  function limitsReclaim(vm: VmRuntime): void {
+    const dev = vm.adapter.state();
+    const s = vm.session;
+    if (!dev || !s?.helloDone) return;
+    const hi = boundsOf(vm, dev).hi;
+    const over = holdsOf(vm) - hi;
+    if (over > 0) askReclaim(vm, s, over, { reason: 'limits', maxBytes: hi });
+  }
+
+  function scheduleLimitsReclaim(vm: VmRuntime): void {
+    if (vm.limitsRetry !== undefined) clock.clearTimeout(vm.limitsRetry);
+    vm.limitsRetry = clock.setTimeout(() => {
+      vm.limitsRetry = undefined;
+      if (!shuttingDown) limitsReclaim(vm);
+    }, d.reclaimIntervalMs);
   }
 
   /**
@@ -400,6 +424,8 @@ export function createHostAgent(deps: HostAgentDeps): HostAgent {
       case 'reclaim-reply':
         log.info({ vm: vm.cfg.name, reclaimId: msg.id, accepted: msg.accepted, bytes: msg.bytes, reason: msg.reason }, 'reclaim reply');
         metrics?.reclaim(vm.cfg.name, msg.accepted ? 'accepted' : 'refused');
+        // A lowered max asked while the guest was mid-resize: ask again once it is past it.
+        if (!msg.accepted && msg.reason === 'resize-in-progress' && vm.lastReclaim?.id === msg.id && vm.lastReclaim.reason === 'limits') scheduleLimitsReclaim(vm);
         return;
       case 'resize':
         if (!s.helloDone) {
@@ -503,8 +529,7 @@ export function createHostAgent(deps: HostAgentDeps): HostAgent {
         send(vm.session, { type: 'limits', minBytes: b.lo, maxBytes: b.hi });
         // A max lowered below what the VM holds: ask for the difference (the guest gives what
         // it can spare; the agent never unplugs on its own).
-        const over = holdsOf(vm) - b.hi;
-        if (over > 0) askReclaim(vm, vm.session, over, { reason: 'limits', maxBytes: b.hi });
+        limitsReclaim(vm);
       }
       publish(vm);
     },
@@ -515,6 +540,7 @@ export function createHostAgent(deps: HostAgentDeps): HostAgent {
     },
     shutdown() {
       shuttingDown = true;
+      for (const vm of vms.values()) if (vm.limitsRetry !== undefined) clock.clearTimeout(vm.limitsRetry);
     },
   };
 }

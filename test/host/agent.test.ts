@@ -253,4 +253,26 @@ describe('host agent: borrowed budget is returned on demand', () => {
     expect(msgs(g, 'reclaim')).toEqual([{ type: 'reclaim', id: 'reclaim-1', bytes: 512 * MiB }]);
     expect(h.lines.find((l) => l.msg === 'reclaim asked')).toMatchObject({ reason: 'limits', maxBytes: GiB });
   });
+
+  it('asks again after the interval when the guest refused a lowered max because it was mid-resize', async () => {
+    const h = makeHarness([{ name: 'vm1', maxBytes: 2 * GiB }], 8 * GiB, { reclaimIntervalMs: 10_000 });
+    const g = h.connect('vm1');
+    g.session.receive(line(hello));
+    g.session.receive(line(grow('g-1', 1536 * MiB)));
+    h.clock.increment(1000);
+    await settle();
+    h.agent.setLimits('vm1', { minBytes: 0, maxBytes: GiB });
+    g.session.receive(line({ type: 'reclaim-reply', id: 'reclaim-1', accepted: false, bytes: 0, reason: 'resize-in-progress' }));
+    h.clock.increment(9_000);
+    expect(msgs(g, 'reclaim')).toHaveLength(1);
+    h.clock.increment(1_000);
+    expect(msgs(g, 'reclaim')).toEqual([
+      { type: 'reclaim', id: 'reclaim-1', bytes: 512 * MiB },
+      { type: 'reclaim', id: 'reclaim-2', bytes: 512 * MiB },
+    ]);
+    // Accepted (or refused for another reason, such as no surplus): no more asks.
+    g.session.receive(line({ type: 'reclaim-reply', id: 'reclaim-2', accepted: false, bytes: 0, reason: 'no-surplus' }));
+    h.clock.increment(60_000);
+    expect(msgs(g, 'reclaim')).toHaveLength(2);
+  });
 });
