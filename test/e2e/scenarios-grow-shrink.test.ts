@@ -164,10 +164,11 @@ describe.skipIf(skip !== undefined)('scenarios a, b, a2: memresize grows a guest
 
     const host = p.host.lines().slice(hostMark);
     expect(host.find((l) => l.msg === 'reclaim asked'), 'the agent did not ask').toMatchObject({ reason: 'limits', maxBytes: LOWERED_MAX });
-    expect(host.find((l) => l.msg === 'reclaim reply'), 'the guest did not accept').toMatchObject({ accepted: true });
+    // Accepted at once, or (had a shrink of its own just begun) after the agent asked again.
+    const replies = host.filter((l) => l.msg === 'reclaim reply');
+    expect(replies.some((l) => l.accepted === true), `replies: ${JSON.stringify(replies)}`).toBe(true);
     const after = daemonTransitions(p.vm).slice(mark);
-    const reclaim = after.find((t) => t.event === 'host.reclaim');
-    expect(reclaim?.to, 'the daemon did not take the reclaim as a shrink').toMatch(/^ready\.awaiting-host/);
+    expect(after.some((t) => t.event === 'host.reclaim' && t.to.startsWith('ready.awaiting-host')), 'the daemon did not take the reclaim as a shrink').toBe(true);
     // No regrow past the new max.
     expect(await p.vm.mem.requestedSize()).toBeLessThanOrEqual(LOWERED_MAX);
     recordFigure('f_lowered_max_to_device_ms', ms, 'ms', p.vm.accel, `SIGHUP (max ${LOWERED_MAX / MiB} MiB) -> device <= max, from ${grown / MiB} MiB`);
