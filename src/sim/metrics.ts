@@ -73,9 +73,12 @@ export class MetricsRecorder {
     this.full += (g.full * dtMs) / 1000;
     this.elapsedMs += dtMs;
 
-    if (g.deficit > 0 && !this.episode) this.episode = { startMs: nowMs, capacity: g.usableBytes, kills: g.kills.length };
+    // Capacity is the memory plugged, not the usable memory: usable also moves with the
+    // workload's page tables, and an episode that ends because demand fell must not count
+    // as a grow (it did, up to 2026-11-27, whenever anon fell a little: steady seed 9's 2.9 s).
+    if (g.deficit > 0 && !this.episode) this.episode = { startMs: nowMs, capacity: g.pluggedBytes, kills: g.kills.length };
     else if (g.deficit === 0 && this.episode) {
-      if (g.usableBytes > this.episode.capacity && g.kills.length === this.episode.kills) this.latencies.push(nowMs - this.episode.startMs);
+      if (g.pluggedBytes > this.episode.capacity && g.kills.length === this.episode.kills) this.latencies.push(nowMs - this.episode.startMs);
       this.episode = null;
     }
 
