@@ -115,6 +115,8 @@ interface VmRuntime {
   /** Cached max(requested, plugged) and max(0, share - holds), kept in the running sums. */
   holds: number;
   protectedTerm: number;
+  /** Cached max(0, holds - share): what it has borrowed (the reclaim scan is skipped at 0). */
+  borrowedTerm: number;
 }
 
 interface SessionImpl extends Session {
@@ -154,6 +156,7 @@ export function createHostAgent(deps: HostAgentDeps): HostAgent {
       limitsRetry: undefined,
       holds: 0,
       protectedTerm: 0,
+      borrowedTerm: 0,
     };
     vms.set(cfg.name, vm);
     let wasUp = adapter.state() !== null;
@@ -180,20 +183,27 @@ export function createHostAgent(deps: HostAgentDeps): HostAgent {
    */
   let sumHolds = 0;
   let sumProtected = 0;
+  let sumBorrowed = 0;
   let refreshes = 0;
   function refreshHolds(vm: VmRuntime): void {
     const holds = holdsOf(vm);
-    const prot = Math.max(0, shareOf(vm.cfg.weight, vm.maxBytes, config.budgetBytes, totalWeight) - holds);
+    const share = shareOf(vm.cfg.weight, vm.maxBytes, config.budgetBytes, totalWeight);
+    const prot = Math.max(0, share - holds);
+    const borrowed = Math.max(0, holds - share);
     sumHolds += holds - vm.holds;
     sumProtected += prot - vm.protectedTerm;
+    sumBorrowed += borrowed - vm.borrowedTerm;
     vm.holds = holds;
     vm.protectedTerm = prot;
+    vm.borrowedTerm = borrowed;
     if (++refreshes % 1024 === 0) {
       sumHolds = 0;
       sumProtected = 0;
+      sumBorrowed = 0;
       for (const v of vms.values()) {
         sumHolds += v.holds;
         sumProtected += v.protectedTerm;
+        sumBorrowed += v.borrowedTerm;
       }
     }
   }
@@ -264,6 +274,9 @@ export function createHostAgent(deps: HostAgentDeps): HostAgent {
    * so a starved VM retrying its grow does not turn into a stream of asks.
    */
   function reclaimFor(starved: VmRuntime, shortfallBytes: number, blockBytes: number): void {
+    // Only a VM holding a block or more above its share can be asked (planReclaim); the
+    // running sum spares the O(VMs) scan in the common case of a budget simply used up.
+    if (sumBorrowed - starved.borrowedTerm < blockBytes) return;
     const now = clock.now();
     const borrowers: Borrower[] = [];
     const sessions = new Map<string, [VmRuntime, SessionImpl, number]>();
