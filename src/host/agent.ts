@@ -230,6 +230,9 @@ export function createHostAgent(deps: HostAgentDeps): HostAgent {
     s.helloPending = false;
     s.helloDone = true;
     send(s, { type: 'welcome', version: 1, minBytes: b.lo, maxBytes: b.hi, blockBytes: dev.blockBytes, requestedBytes: vm.requestedBytes, pluggedBytes: dev.pluggedBytes });
+    // A device above the max (lowered while this guest was away, or in the config the agent
+    // restarted with): ask for the difference as soon as the guest is there to answer.
+    limitsReclaim(vm);
   }
 
   function violation(vm: VmRuntime, s: SessionImpl, what: string): void {

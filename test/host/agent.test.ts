@@ -254,6 +254,15 @@ describe('host agent: borrowed budget is returned on demand', () => {
     expect(h.lines.find((l) => l.msg === 'reclaim asked')).toMatchObject({ reason: 'limits', maxBytes: GiB });
   });
 
+  it('asks a guest that connects while its device holds more than its max, right after the welcome', () => {
+    const h = makeHarness([{ name: 'vm1', maxBytes: GiB, fake: { initialBytes: 1536 * MiB } }], 8 * GiB);
+    const g = h.connect('vm1');
+    expect(msgs(g, 'reclaim')).toEqual([]);
+    g.session.receive(line(hello));
+    expect(g.sent.map((m) => m.type)).toEqual(['welcome', 'reclaim']);
+    expect(msgs(g, 'reclaim')[0]).toMatchObject({ bytes: 512 * MiB });
+  });
+
   it('asks again after the interval when the guest refused a lowered max because it was mid-resize', async () => {
     const h = makeHarness([{ name: 'vm1', maxBytes: 2 * GiB }], 8 * GiB, { reclaimIntervalMs: 10_000 });
     const g = h.connect('vm1');
