@@ -93,6 +93,9 @@ interface Answer {
   done?: Done;
 }
 
+/** Why the agent asked a VM for memory back (the `reason` of `reclaim asked`). */
+type ReclaimReason = 'contention' | 'limits' | 'operator';
+
 interface VmRuntime {
   cfg: AgentVmConfig;
   adapter: ResizeAdapter;
@@ -110,7 +113,7 @@ interface VmRuntime {
   /** When this VM was last asked to give back budget (the interval also covers an unanswered ask). */
   lastReclaimAtMs: number;
   /** The last ask's id and reason, to follow up a refused `limits` ask. */
-  lastReclaim: { id: string; reason: unknown } | null;
+  lastReclaim: { id: string; reason: ReclaimReason } | null;
   limitsRetry: unknown;
   /** Cached max(requested, plugged) and max(0, share - holds), kept in the running sums. */
   holds: number;
@@ -243,7 +246,7 @@ export function createHostAgent(deps: HostAgentDeps): HostAgent {
     s.detach('flood');
   }
 
-  function askReclaim(vm: VmRuntime, s: SessionImpl, bytes: number, why: Record<string, unknown>): string {
+  function askReclaim(vm: VmRuntime, s: SessionImpl, bytes: number, why: { reason: ReclaimReason } & Record<string, unknown>): string {
     const id = `reclaim-${++vm.reclaimSeq}`;
     vm.lastReclaimAtMs = clock.now();
     vm.lastReclaim = { id, reason: why.reason };

@@ -20,6 +20,7 @@ import type { HostLink } from '../../src/io/host-link.ts';
 import { makeMemoryLogger } from '../../src/io/log.ts';
 import { makeTransitionTracer, stateName, type TransitionRecord } from '../../src/io/transition-trace.ts';
 import { resizerMachine } from '../../src/machines/resizer.ts';
+import { waitUntil } from '../ops/harness.ts';
 
 const BOOT = 512 * MiB;
 let cleanup: (() => Promise<void>)[] = [];
@@ -146,13 +147,7 @@ describe('two guests and the host agent over unix sockets: borrowed budget comes
       cleanup.push(async () => clearInterval(observer));
       return { actor, records, device, state: () => stateName(actor.getSnapshot().value) };
     };
-    const waitFor = async (what: string, cond: () => boolean, ms = 5000) => {
-      const end = Date.now() + ms;
-      while (!cond()) {
-        if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-        await new Promise((r) => setTimeout(r, 5));
-      }
-    };
+    const waitFor = (what: string, cond: () => boolean, ms = 5000) => waitUntil(what, cond, ms, 5);
 
     const g1 = startGuest('vm1');
     const g2 = startGuest('vm2');
