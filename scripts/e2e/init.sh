@@ -73,6 +73,9 @@ if [ -n "$guest_config" ]; then
       sleep 1
     done
   ) &
+  # The supervisor plays systemd, which the OOM killer never picks: with 0 it was killed
+  # when a test's pinned tmpfs data filled the guest, and no restart could follow.
+  echo -1000 >/proc/$!/oom_score_adj
 fi
 say "up at $(cut -d' ' -f1 /proc/uptime)s"
 

@@ -122,3 +122,29 @@ export async function daemonFootprint(vm: Vm): Promise<{ rssBytes: number; peakR
   const up = Number(/^up ([\d.]+)/m.exec(out)?.[1] ?? NaN);
   return { rssBytes: kb('VmRSS'), peakRssBytes: kb('VmHWM'), cpuMs: ((utime + stime) * 1000) / hz, uptimeS: up - start / hz };
 }
+
+/**
+ * Awaits `p` for at most `ms`; past that, fails with `explain()`'s text (a state dump). A wait
+ * on the guest without a deadline turns a stuck guest into the suite's bare 10 min timeout.
+ */
+export async function withDeadline<T>(p: Promise<T>, ms: number, explain: () => Promise<string>): Promise<T> {
+  let t: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((res) => (t = setTimeout(() => res('late'), ms)));
+  try {
+    const r = await Promise.race([p, late]);
+    if (r === 'late') throw new Error(await explain());
+    return r as T;
+  } finally {
+    clearTimeout(t);
+  }
+}
+
+/** Everything an operator would look at when a scenario is stuck: device, daemon, host, guest. */
+export async function stateDump(p: ProductVm): Promise<string> {
+  const size = await p.vm.mem.size().then((s) => `${s / 2 ** 20} MiB`, (e: Error) => `(QMP: ${e.message})`);
+  const ts = daemonTransitions(p.vm)
+    .slice(-12)
+    .map((t) => `${t.time} ${t.from} -> ${t.to} ${t.event} ${t.kind ?? ''} plugged=${t.plugged} ${t.why ?? ''}`);
+  const host = p.host.lines().slice(-8).map((l) => JSON.stringify(l));
+  return [`--- device size ${size}`, '--- daemon transitions (last 12)', ...ts, '--- host agent (last 8 lines)', ...host, await guestDiagnostics(p.vm)].join('\n');
+}

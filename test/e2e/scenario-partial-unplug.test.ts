@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordFigure } from './harness-figures.ts';
 import { DeviceSampler, requestIds, type ProductVm, type Transition } from './harness-product.ts';
 import { GiB, MiB } from './harness-qemu.ts';
-import { bootWithProduct, checkDaemonRestarts, daemonTransitions, MAX_DAEMON_RESTARTS, scenarioSkipReason, waitDaemonReady, waitTransition } from './harness-scenario.ts';
+import { bootWithProduct, checkDaemonRestarts, daemonTransitions, MAX_DAEMON_RESTARTS, scenarioSkipReason, stateDump, waitDaemonReady, waitTransition, withDeadline } from './harness-scenario.ts';
 
 const skip = scenarioSkipReason('scenario c');
 const MAX = 2 * GiB;
@@ -31,6 +31,8 @@ const MAX_SHRINKS_PER_MINUTE = 4;
  * 50 % one run in four pinned too little, and the unplug was slow instead of stuck).
  */
 const PIN_PERCENT = 75;
+/** dd of ~1 GiB into tmpfs takes seconds under TCG; minutes means the guest is stuck. */
+const PIN_DEADLINE_MS = 120_000;
 
 const isShrinkEnd = (t: Transition): boolean => t.from === 'ready.shrinking' && t.to !== 'ready.shrinking';
 const isPartialUnplug = (t: Transition): boolean => isShrinkEnd(t) && /partial|failed|not observed/i.test(t.why ?? '');
@@ -86,7 +88,7 @@ describe.skipIf(skip !== undefined)('scenario c: an unplug that demand makes par
     const atSeen = daemonTransitions(p.vm);
     const began = atSeen.map((t, i) => ({ t, i })).filter(({ t, i }) => i >= mark && t.to === 'ready.shrinking' && t.from !== 'ready.shrinking').at(-1);
     expect(began, 'the guest saw MemTotal drop, but the daemon logged no shrink').toBeDefined();
-    const pin = await pinJob.done;
+    const pin = await withDeadline(pinJob.done, PIN_DEADLINE_MS, async () => `the pin did not finish within ${PIN_DEADLINE_MS} ms; its output: ${pinJob.lines.join(' | ')}\n${await stateDump(p)}`);
     expect(pin.status, pin.lines.join('\n')).toBe(0);
     const end = await waitTransition(p.vm, isShrinkEnd, 90_000, began!.i + 1);
     const ts0 = daemonTransitions(p.vm).slice(mark);
@@ -100,12 +102,15 @@ describe.skipIf(skip !== undefined)('scenario c: an unplug that demand makes par
     expect(hostDone, `no host 'resize done' for ${end.requestId}`).toBeDefined();
     expect(hostDone?.status).toMatch(/partial|failed/);
     expect(Number(hostDone?.plugged)).toBeGreaterThan(Number(hostDone?.target));
-    // Stuck, not merely slow: the device never reaches that target in the 5 s after.
+    // The host stopped the unplug where it reported it: nothing is unplugged behind the
+    // reply in the 5 s after (before the fix the guest's driver went on towards the target,
+    // 402 -> 134 MiB in 1.2 s, while the pinned data needed the memory: OOM kills).
     const doneAt = Number(hostDone?.time);
+    expect(p.host.lines().some((l) => l.msg === 'resize stopped at the size reached' && Number(l.reached) === Number(hostDone?.plugged))).toBe(true);
     await new Promise((r) => setTimeout(r, Math.max(0, doneAt + 5000 - Date.now())));
     const after = sampler.samples.filter((x) => x.t >= doneAt && x.t <= doneAt + 5000);
     expect(after.length).toBeGreaterThan(5);
-    expect(Math.min(...after.map((x) => x.size)), 'the unplug went on to its target: it was slow, not stuck').toBeGreaterThan(Number(hostDone?.target));
+    expect(Math.min(...after.map((x) => x.size)), 'memory was unplugged after the host reported the unplug stopped').toBeGreaterThanOrEqual(Number(hostDone?.plugged));
     const from = ts0.filter((t) => t.to === 'ready.shrinking').at(-1)?.plugged;
     recordFigure(
       'c_partial_unplug_stuck_MiB',
@@ -129,6 +134,7 @@ describe.skipIf(skip !== undefined)('scenario c: an unplug that demand makes par
     expect(back.ok, `device still at ${back.size / MiB} MiB`).toBe(true);
     recordFigure('c_shrink_after_drop_ms', performance.now() - start, 'ms', p.vm.accel, 'data deleted -> device <= one step');
     expect(sampler.maxRequested()).toBeLessThanOrEqual(MAX);
+    expect(p.vm.console(), 'the guest OOM-killed').not.toMatch(/Out of memory/);
   });
 
   it('c: the daemon did not keep crashing', () => {

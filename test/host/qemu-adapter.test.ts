@@ -93,14 +93,30 @@ describe('QEMU adapter over QMP', () => {
     expect(d.commands.filter((c) => c.execute === 'qom-get' && c.arguments?.property === 'size').length).toBeGreaterThan(2);
   });
 
-  it('reports an unplug that stops short as partial with the real size; setting it again makes the guest retry', async () => {
+  it('reports an unplug that stops short as partial with the real size; asking again makes the guest retry', async () => {
     const d = await double({ unplugFloorBytes: 128 * MiB, floorDropPerSet: 128 * MiB });
     const a = adapter();
     await a.start();
     await a.resize(512 * MiB);
     expect(await a.resize(0)).toEqual({ status: 'partial', pluggedBytes: 128 * MiB });
-    expect(d.requested).toBe(0);
+    expect(d.requested, 'the request is left where the device stopped').toBe(128 * MiB);
+    expect(a.state()).toMatchObject({ requestedBytes: 128 * MiB, pluggedBytes: 128 * MiB });
     expect(await a.resize(0)).toEqual({ status: 'complete', pluggedBytes: 0 });
+  });
+
+  it('stops a slow unplug at its deadline: the device stays at the size the reply reports', async () => {
+    // 2 MiB per 5 ms: 512 MiB take ~1.3 s, the unplug deadline is 300 ms.
+    const d = await double({ bytesPerTick: 2 * MiB });
+    const a = adapter();
+    await a.start();
+    expect(await a.resize(512 * MiB)).toMatchObject({ status: 'complete' });
+    const r = await a.resize(0);
+    expect(r.status).toBe('partial');
+    expect(r.pluggedBytes).toBeGreaterThan(0);
+    // Left at 0, the guest would go on unplugging behind the reply (to 0 within ~1 s).
+    await new Promise((res) => setTimeout(res, 400));
+    expect(d.requested).toBe(r.pluggedBytes);
+    expect(d.size).toBe(r.pluggedBytes);
   });
 
   it('returns QEMU\'s error when a value is refused', async () => {

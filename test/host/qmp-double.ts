@@ -18,7 +18,7 @@ export interface QmpDoubleOptions {
   tickMs?: number;
   /** Unplug stops at this size (pinned memory) until requested-size is set again. */
   unplugFloorBytes?: number;
-  /** Each re-set of the same requested-size during a stuck unplug lowers the floor by this much (the retry frees more). */
+  /** Each set of requested-size below a device stuck at the floor lowers the floor by this much (the retry frees more). */
   floorDropPerSet?: number;
   /** Do not answer these commands (to test timeouts). */
   silentCommands?: string[];
@@ -151,8 +151,9 @@ export class QmpDouble {
         return { error: { class: 'GenericError', desc: `'requested-size' property has to be multiples of 'block-size' (0x${this.o.blockBytes.toString(16)})` } };
       }
       if (v > this.o.maxBytes) return { error: { class: 'GenericError', desc: "'requested-size' cannot exceed the memory backend size" } };
-      // Setting the same size again while the unplug is stuck is the guest's cue to retry.
-      if (v === this.requested && this.size > v) this.floor = Math.max(0, this.floor - (this.o.floorDropPerSet ?? 0));
+      // A request below a device stuck at its floor is the guest's cue to retry the unplug
+      // (virtio-mem's config-change interrupt: any set, the same value included).
+      if (this.size > v && this.size <= this.floor) this.floor = Math.max(0, this.floor - (this.o.floorDropPerSet ?? 0));
       this.requested = v;
       return { return: {} };
     }
