@@ -6,7 +6,8 @@
 import { recordFigure } from './harness-figures.ts';
 import { e2ePrerequisites, reportSkip } from './harness-paths.ts';
 import { guestConfigYaml, HostAgent, hostConfigYaml, parseLogLines, productStatus, transitions, type HostVmLimits, type ProductVm, type Transition } from './harness-product.ts';
-import { bootVm, type Vm, type VmOptions } from './harness-qemu.ts';
+import type { Job, JobResult } from './harness-guest.ts';
+import { bootVm, MiB, type Vm, type VmOptions } from './harness-qemu.ts';
 
 /** Why a scenario file must skip, or undefined when it can run. Printed once per file. */
 export function scenarioSkipReason(suite: string): string | undefined {
@@ -124,16 +125,17 @@ export async function daemonFootprint(vm: Vm): Promise<{ rssBytes: number; peakR
 }
 
 /**
- * Awaits `p` for at most `ms`; past that, fails with `explain()`'s text (a state dump). A wait
- * on the guest without a deadline turns a stuck guest into the suite's bare 10 min timeout.
+ * Awaits a guest job for at most `ms`; past that, fails with the job's output and a state
+ * dump. A wait on the guest without a deadline turns a stuck guest into the suite's bare
+ * 10 min timeout.
  */
-export async function withDeadline<T>(p: Promise<T>, ms: number, explain: () => Promise<string>): Promise<T> {
+export async function jobDone(p: ProductVm, job: Job, ms: number, what: string): Promise<JobResult> {
   let t: NodeJS.Timeout | undefined;
   const late = new Promise<'late'>((res) => (t = setTimeout(() => res('late'), ms)));
   try {
-    const r = await Promise.race([p, late]);
-    if (r === 'late') throw new Error(await explain());
-    return r as T;
+    const r = await Promise.race([job.done, late]);
+    if (r === 'late') throw new Error(`${what} did not finish within ${ms} ms; its output: ${job.lines.join(' | ')}\n${await stateDump(p)}`);
+    return r;
   } finally {
     clearTimeout(t);
   }
@@ -141,7 +143,7 @@ export async function withDeadline<T>(p: Promise<T>, ms: number, explain: () => 
 
 /** Everything an operator would look at when a scenario is stuck: device, daemon, host, guest. */
 export async function stateDump(p: ProductVm): Promise<string> {
-  const size = await p.vm.mem.size().then((s) => `${s / 2 ** 20} MiB`, (e: Error) => `(QMP: ${e.message})`);
+  const size = await p.vm.mem.size().then((s) => `${s / MiB} MiB`, (e: Error) => `(QMP: ${e.message})`);
   const ts = daemonTransitions(p.vm)
     .slice(-12)
     .map((t) => `${t.time} ${t.from} -> ${t.to} ${t.event} ${t.kind ?? ''} plugged=${t.plugged} ${t.why ?? ''}`);

@@ -11,7 +11,7 @@ import { DeviceSampler, HostAgent, hostConfigYaml, requestIds, type ProductVm } 
 import { join } from 'node:path';
 import { MiB, type Vm } from './harness-qemu.ts';
 import { QmpDelayProxy } from './harness-qmp-proxy.ts';
-import { bootWithProduct, checkDaemonRestarts, daemonRestarts, waitDaemonReady, daemonTransitions, isReady, MAX_DAEMON_RESTARTS, scenarioSkipReason, stateDump, waitTransition, withDeadline } from './harness-scenario.ts';
+import { bootWithProduct, checkDaemonRestarts, daemonRestarts, waitDaemonReady, daemonTransitions, isReady, MAX_DAEMON_RESTARTS, jobDone, scenarioSkipReason, waitTransition } from './harness-scenario.ts';
 
 const skip = scenarioSkipReason('scenarios d, e');
 
@@ -79,7 +79,7 @@ describe.skipIf(skip !== undefined)('scenarios d, e on one guest: host agent kil
     if (typeof back.plugged === 'number') expect(back.plugged).toBe(sizeWhileDown);
 
     // 900 MiB at 50 MB/s + 5 s hold take ~25 s; minutes means the guest is stuck.
-    const res = await withDeadline(work.done, 180_000, async () => `the workload did not finish within 180 s; its output: ${work.lines.join(' | ')}\n${await stateDump(p)}`);
+    const res = await jobDone(p, work, 180_000, 'the workload');
     recordFigure('d_workload_status', res.status, 'exit', p.vm.accel, `grow ${String(reqId)} to ${qomSet.value / MiB} MiB in flight: agent killed ${killMs} ms after its qom-set, before QEMU's reply; guest back at plugged=${String(back.plugged)}`);
     expect(res.status, res.lines.join('\n')).toBe(0);
     const ts = daemonTransitions(p.vm).slice(mark);

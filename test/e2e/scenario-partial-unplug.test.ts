@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordFigure } from './harness-figures.ts';
 import { DeviceSampler, requestIds, type ProductVm, type Transition } from './harness-product.ts';
 import { GiB, MiB } from './harness-qemu.ts';
-import { bootWithProduct, checkDaemonRestarts, daemonTransitions, MAX_DAEMON_RESTARTS, scenarioSkipReason, stateDump, waitDaemonReady, waitTransition, withDeadline } from './harness-scenario.ts';
+import { bootWithProduct, checkDaemonRestarts, daemonTransitions, jobDone, MAX_DAEMON_RESTARTS, scenarioSkipReason, waitDaemonReady, waitTransition } from './harness-scenario.ts';
 
 const skip = scenarioSkipReason('scenario c');
 const MAX = 2 * GiB;
@@ -88,7 +88,7 @@ describe.skipIf(skip !== undefined)('scenario c: an unplug that demand makes par
     const atSeen = daemonTransitions(p.vm);
     const began = atSeen.map((t, i) => ({ t, i })).filter(({ t, i }) => i >= mark && t.to === 'ready.shrinking' && t.from !== 'ready.shrinking').at(-1);
     expect(began, 'the guest saw MemTotal drop, but the daemon logged no shrink').toBeDefined();
-    const pin = await withDeadline(pinJob.done, PIN_DEADLINE_MS, async () => `the pin did not finish within ${PIN_DEADLINE_MS} ms; its output: ${pinJob.lines.join(' | ')}\n${await stateDump(p)}`);
+    const pin = await jobDone(p, pinJob, PIN_DEADLINE_MS, 'the pin');
     expect(pin.status, pin.lines.join('\n')).toBe(0);
     const end = await waitTransition(p.vm, isShrinkEnd, 90_000, began!.i + 1);
     const ts0 = daemonTransitions(p.vm).slice(mark);
