@@ -17,13 +17,25 @@ export function tableRow(r: RunResult): string {
   return `| ${r.scenario} | ${r.policy} | ${f(m.footprintGiBh)} | ${f(m.oracleGiBh)} | ${f(m.footprintOverOracle)} | ${f(m.stallSomePercent, 3)} | ${f(m.stallFullPercent, 3)} | ${m.oomKills} | ${q.granted}/${q.partial}/${q.denied}/${q.dropped} | ${q.unplugPartial + q.unplugFailed} | ${f(m.growLatencyP50Ms, 0)} | ${f(m.growLatencyP99Ms, 0)} | ${f(m.directionChangesPerHour, 1)} | ${r.wallMs.toFixed(0)} |`;
 }
 
-/** a dominates b: no worse on footprint, stall and OOM kills, strictly better on one. */
-export function dominates(a: RunResult, b: RunResult): boolean {
-  const x = a.metrics;
-  const y = b.metrics;
-  const noWorse = x.footprintGiBh <= y.footprintGiBh && x.stallSomePercent <= y.stallSomePercent && x.oomKills <= y.oomKills;
-  const better = x.footprintGiBh < y.footprintGiBh || x.stallSomePercent < y.stallSomePercent || x.oomKills < y.oomKills;
+/** The three figures dominance compares: lower is better on each. */
+export interface Outcome {
+  footprint: number;
+  stall: number;
+  kills: number;
+}
+
+/** x dominates y: no worse on footprint, stall and OOM kills, strictly better on one. */
+export function dominatesOutcome(x: Outcome, y: Outcome): boolean {
+  const noWorse = x.footprint <= y.footprint && x.stall <= y.stall && x.kills <= y.kills;
+  const better = x.footprint < y.footprint || x.stall < y.stall || x.kills < y.kills;
   return noWorse && better;
+}
+
+const outcome = (r: RunResult): Outcome => ({ footprint: r.metrics.footprintGiBh, stall: r.metrics.stallSomePercent, kills: r.metrics.oomKills });
+
+/** a dominates b on one VM's run. */
+export function dominates(a: RunResult, b: RunResult): boolean {
+  return dominatesOutcome(outcome(a), outcome(b));
 }
 
 export interface Verdict {

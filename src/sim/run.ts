@@ -1,30 +1,21 @@
 /**
  * One simulated VM under one policy: the world ticks every `tickMs` of virtual time; between
  * ticks the virtual clock fires the timers of the daemon, the host and the link in order.
- * The daemon sees only what the real one would see (samples, trigger events, host messages),
- * never the ticks themselves.
  */
 import { GuestConfigSchema, type GuestConfig } from '../config/schema.ts';
 import { makeLogger, type Logger } from '../io/log.ts';
 import type { TransitionRecord } from '../io/transition-trace.ts';
 import { VirtualClock } from './clock.ts';
-import { SimDevice } from './device.ts';
-import { defaultGuestParams, GuestModel, type OomKill } from './guest.ts';
-import { makeSimHost } from './host.ts';
-import { MetricsRecorder, oracleVmBytes, type RunMetrics } from './metrics.ts';
-import { PsiModel } from './psi.ts';
+import type { OomKill } from './guest.ts';
+import { makeSimHost, type SimAgent } from './host.ts';
+import type { RunMetrics } from './metrics.ts';
 import { makeRng } from './rng.ts';
-import { defaultDevice, defaultHost, workloadOf, type Scenario } from './scenarios.ts';
+import { defaultHost, workloadOf, type Scenario } from './scenarios.ts';
+import { SimVm, type SeriesPoint } from './vm.ts';
 import type { Workload } from './workload.ts';
 import type { Policy } from './policies/types.ts';
 
-export interface SeriesPoint {
-  tS: number;
-  demandBytes: number;
-  oracleBytes: number;
-  vmBytes: number;
-  psiSomeAvg10: number;
-}
+export type { SeriesPoint } from './vm.ts';
 
 export interface RunOptions {
   seed?: number;
@@ -56,68 +47,51 @@ export async function runSim(scenario: Scenario, policy: Policy, opts: RunOption
   const tickMs = opts.tickMs ?? 100;
   const clock = new VirtualClock(0);
   const rng = makeRng(seed);
-  const workload = opts.workload ?? workloadOf(scenario, seed);
-  const guest = new GuestModel(defaultGuestParams(scenario.bootBytes, scenario.guest), workload);
-  // The workload is already running when the daemon starts: settle its memory first.
-  guest.tick(0, 0);
-  const psi = new PsiModel(tickMs);
-  const device = new SimDevice(defaultDevice(scenario.maxBytes, scenario.device));
+  const vm = new SimVm(scenario, opts.workload ?? workloadOf(scenario, seed), tickMs);
   const log = opts.log ?? opts.makeLog?.(() => clock.now()) ?? makeLogger({ level: 'silent', now: () => clock.now() });
-  const host = makeSimHost(clock, rng.fork('link'), defaultHost(scenario.maxBytes, scenario.host), device, log);
-  const listeners: ((nowMs: number) => void)[] = [];
-  const maxVm = scenario.bootBytes + scenario.maxBytes;
-  const metrics = new MetricsRecorder(guest, maxVm, device.p.blockBytes);
-  const run = policy.start({
+  const { host, agent } = makeSimHost(clock, rng.fork('link'), defaultHost(scenario.maxBytes, scenario.host), vm.device, log);
+  vm.start(policy, {
     clock,
-    guest,
-    psi,
     host,
     log,
     config: opts.config ?? GuestConfigSchema.parse({}),
-    bootBytes: scenario.bootBytes,
-    maxBytes: scenario.maxBytes,
-    blockBytes: device.p.blockBytes,
-    onTick: (fn) => listeners.push(fn),
     ...(opts.onTransition ? { onTransition: opts.onTransition } : {}),
   });
 
   const endMs = scenario.durationS * 1000;
-  const seriesEvery = Math.max(tickMs, Math.floor(endMs / (opts.seriesPoints ?? 600) / tickMs) * tickMs);
+  const seriesEvery = seriesInterval(endMs, tickMs, opts.seriesPoints);
   const series: SeriesPoint[] = [];
   for (let t = tickMs; t <= endMs; t += tickMs) {
     clock.advanceTo(t);
-    host.tick(t);
-    const plugged = device.tick(t, tickMs, guest.unplugFloorBytes());
-    if (plugged !== guest.pluggedBytes) guest.setPlugged(plugged);
-    guest.tick(t, tickMs);
-    psi.tick(t, guest.some, guest.full);
-    metrics.tick(t, tickMs, device.requestedBytes);
-    for (const fn of listeners) fn(t);
-    // The host agent reacts to device results through promises: let them run now, at
-    // this tick's virtual time, before the clock moves on.
-    while (host.needsDrain) {
-      host.clearDrain();
-      for (let i = 0; i < 4; i++) await null;
-    }
-    if (t % seriesEvery === 0) {
-      const d = guest.demand;
-      series.push({
-        tS: t / 1000,
-        demandBytes: d.anonBytes + d.fileBytes,
-        oracleBytes: oracleVmBytes(guest, maxVm, device.p.blockBytes).bytes,
-        vmBytes: scenario.bootBytes + guest.pluggedBytes,
-        psiSomeAvg10: psi.avgSome[0]!,
-      });
-    }
+    agent.tick(t);
+    vm.step(t, tickMs);
+    await drain(agent);
+    if (t % seriesEvery === 0) series.push(vm.point(t));
   }
-  run.stop();
+  vm.stop();
   return {
     scenario: scenario.name,
     policy: policy.name,
     seed,
-    metrics: metrics.result(host.counters),
-    kills: [...guest.kills],
+    metrics: vm.result(host.counters),
+    kills: [...vm.guest.kills],
     series,
     wallMs: performance.now() - wall0,
   };
+}
+
+/** Chart points every this many ms: about `points` of them, on tick boundaries. */
+export function seriesInterval(endMs: number, tickMs: number, points = 600): number {
+  return Math.max(tickMs, Math.floor(endMs / points / tickMs) * tickMs);
+}
+
+/**
+ * The host agent reacts to device results through promises: let them run now, at this
+ * tick's virtual time, before the clock moves on.
+ */
+export async function drain(agent: SimAgent): Promise<void> {
+  while (agent.needsDrain) {
+    agent.clearDrain();
+    for (let i = 0; i < 4; i++) await null;
+  }
 }

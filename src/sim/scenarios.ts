@@ -57,7 +57,7 @@ export function defaultHost(maxBytes: number, over: Partial<HostParams> = {}): H
 }
 
 /** Samples f every stepS seconds into trace points. */
-function sampled(durationS: number, stepS: number, f: (t: number) => Partial<TracePoint> & { anonBytes: number; fileBytes: number }): Workload {
+export function sampled(durationS: number, stepS: number, f: (t: number) => Partial<TracePoint> & { anonBytes: number; fileBytes: number }): Workload {
   const pts: TracePoint[] = [];
   for (let t = 0; t <= durationS + 1e-9; t += stepS) {
     const v = f(t);
@@ -67,13 +67,13 @@ function sampled(durationS: number, stepS: number, f: (t: number) => Partial<Tra
 }
 
 /** A slowly wandering noise (random walk pulled back to 0), in bytes. */
-function wander(rng: Rng, amplitude: number): (t: number) => number {
+export function wander(rng: Rng, amplitude: number): (t: number) => number {
   let v = 0;
   return () => (v = v * 0.95 + rng.normal() * amplitude * 0.3);
 }
 
 /** Piecewise-linear ramp through (t, value) knots. */
-function knots(ks: [number, number][]): (t: number) => number {
+export function knots(ks: [number, number][]): (t: number) => number {
   return (t) => {
     if (t <= ks[0]![0]) return ks[0]![1];
     for (let i = 1; i < ks.length; i++) {

@@ -80,6 +80,17 @@ describe('memresize CLI', () => {
     expect(bad.err).toMatch(/--random needs a positive whole number/);
   });
 
+  it('sim --fleet runs a built-in fleet on one host agent and prints the fleet and per-VM tables; an unknown fleet exits 2', () => {
+    const ok = run(['sim', '--fleet', 'fleet-squeeze', '--policy', 'static-max']);
+    expect(ok.code).toBe(0);
+    expect(ok.out).toMatch(/\| fleet-squeeze \| static-max \| [\d.]+ \|/);
+    expect(ok.out).toMatch(/\| web-a \| 1 \| 2\.00 \| yes \|/);
+    expect(ok.out).toMatch(/at 605 s batch's max lowered to 0\.25 GiB while it held 2\.00 GiB: still above it/);
+    const bad = run(['sim', '--fleet', 'nope']);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/unknown fleet 'nope' \(one of fleet-rogue, fleet-batch, fleet-squeeze\)/);
+  });
+
   it('demo visits all five named states through the real machine', () => {
     const { code, out } = run(['demo']);
     expect(code).toBe(0);

@@ -1,17 +1,24 @@
 import type { Command } from 'commander';
 import { runBench } from '../../bench/bench.ts';
+import { runFleetBench } from '../../bench/fleet.ts';
 import { runRandomBench } from '../../bench/random.ts';
 
 export function registerBench(program: Command, setExit: (code: number) => void): Command {
   return program
     .command('bench')
-    .description('Every policy x every built-in scenario: markdown table, results.json and one SVG per scenario; exit 1 if a target is missed. With --random N: every policy on N random VMs and workloads instead (distributions, worst runs, random.json).')
+    .description('Every policy x every built-in scenario: markdown table, results.json and one SVG per scenario; exit 1 if a target is missed. With --random N: every policy on N random VMs and workloads instead (distributions, worst runs, random.json). With --fleet: the fleets (several VMs on one host agent).')
     .option('--seed <n>', 'seed of every run; with --random, the first scenario seed', '1')
     .option('--out <dir>', 'output folder', 'bench/out')
     .option('--scenario <name...>', 'only these scenarios')
     .option('--random <count>', 'run on this many random scenarios (random:<seed>, seed, seed+1, ...)')
-    .action(async (opts: { seed: string; out: string; scenario?: string[]; random?: string }) => {
+    .option('--fleet', 'run every policy on the built-in fleets instead (several VMs on one host agent and budget; fleet.json, one SVG per fleet); exit 1 if a fleet target is missed')
+    .action(async (opts: { seed: string; out: string; scenario?: string[]; random?: string; fleet?: boolean }) => {
       const write = (s: string) => process.stdout.write(s);
+      if (opts.fleet) {
+        const res = await runFleetBench({ outDir: opts.out, seed: Number(opts.seed), write });
+        if (!res.allPass) setExit(1);
+        return;
+      }
       if (opts.random !== undefined) {
         const count = Number(opts.random);
         if (!Number.isInteger(count) || count < 1) {

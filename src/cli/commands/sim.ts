@@ -8,6 +8,9 @@ import { findScenario, SCENARIOS, type Scenario } from '../../sim/scenarios.ts';
 import { parseTraceCsv, TraceParseError } from '../../sim/trace-csv.ts';
 import { traceWorkload } from '../../sim/workload.ts';
 import { GiB } from '../../config/units.ts';
+import { runFleet } from '../../sim/fleet.ts';
+import { FLEET_HEAD, FLEET_VM_HEAD, fleetRow, fleetVmRows, limitsLines } from '../../sim/fleet-report.ts';
+import { FLEETS, findFleet } from '../../sim/fleet-scenarios.ts';
 
 export function registerSim(program: Command, setExit: (code: number) => void): Command {
   return program
@@ -19,15 +22,27 @@ export function registerSim(program: Command, setExit: (code: number) => void): 
     .option('--seed <n>', 'seed', '1')
     .option('--boot <GiB>', 'boot RAM of the VM for --trace, GiB', '1')
     .option('--max <GiB>', 'most the device may plug for --trace, GiB', '3')
+    .option('--fleet <name>', `built-in fleet (several VMs, one host agent and budget): ${FLEETS.map((f) => f.name).join(', ')}`)
     .option('--json', 'print the result as JSON')
     .option('--demo', 'run the demo (spike, partial grant, flaky host, unplug failure) and write out/demo.svg')
-    .action(async (opts: { scenario?: string; trace?: string; policy: string; seed: string; boot: string; max: string; json?: boolean; demo?: boolean }) => {
+    .action(async (opts: { scenario?: string; trace?: string; fleet?: string; policy: string; seed: string; boot: string; max: string; json?: boolean; demo?: boolean }) => {
       const write = (s: string) => process.stdout.write(s);
       if (opts.demo) return runDemo('out/demo.svg', write, Number(opts.seed));
       const policy = findPolicy(opts.policy);
       if (!policy) {
         process.stderr.write(`memresize sim: unknown policy '${opts.policy}' (one of ${POLICIES.map((p) => p.name).join(', ')})\n`);
         return setExit(2);
+      }
+      if (opts.fleet) {
+        const fleet = findFleet(opts.fleet);
+        if (!fleet) {
+          process.stderr.write(`memresize sim: unknown fleet '${opts.fleet}' (one of ${FLEETS.map((f) => f.name).join(', ')})\n`);
+          return setExit(2);
+        }
+        const r = await runFleet(fleet, policy, { seed: Number(opts.seed) });
+        if (opts.json) write(`${JSON.stringify({ ...r, holds: undefined, vms: r.vms.map((v) => ({ ...v, series: undefined })) }, null, 2)}\n`);
+        else write(`${FLEET_HEAD}\n${fleetRow(r)}\n\n${FLEET_VM_HEAD}\n${fleetVmRows(r)}\n${r.limits.length ? `\n${limitsLines(r)}\n` : ''}`);
+        return;
       }
       let scenario: Scenario | undefined;
       let workload;
@@ -54,7 +69,7 @@ export function registerSim(program: Command, setExit: (code: number) => void): 
           return setExit(2);
         }
       } else {
-        process.stderr.write('memresize sim: give --scenario NAME, --trace FILE or --demo\n');
+        process.stderr.write('memresize sim: give --scenario NAME, --trace FILE, --fleet NAME or --demo\n');
         return setExit(2);
       }
       const r = await runSim(scenario, policy, { seed: Number(opts.seed), ...(workload ? { workload } : {}) });

@@ -1,0 +1,132 @@
+import { describe, expect, it } from 'vitest';
+import { GiB, MiB } from '../../src/config/units.ts';
+import { runFleet, type FleetResult } from '../../src/sim/fleet.ts';
+import { fleetDominates, fleetVerdict } from '../../src/sim/fleet-report.ts';
+import type { FleetScenario, FleetVm } from '../../src/sim/fleet-scenarios.ts';
+import { findPolicy } from '../../src/sim/policies/index.ts';
+import { traceWorkload } from '../../src/sim/workload.ts';
+
+const memresize = findPolicy('memresize')!;
+const staticMax = findPolicy('static-max')!;
+
+/** A VM whose anon follows (t, bytes) knots, sampled every second, with a 100 MiB file working set. */
+function vm(name: string, anon: (t: number) => number, over: Partial<FleetVm> = {}): FleetVm {
+  return {
+    name,
+    bootBytes: 1 * GiB,
+    maxBytes: 3 * GiB,
+    workload: () =>
+      traceWorkload(Array.from({ length: 1201 }, (_, t) => ({ tS: t, anonBytes: anon(t), fileBytes: 100 * MiB, unmovableBytes: 0, extra: {} }))),
+    ...over,
+  };
+}
+
+const ramp = (from: number, to: number, t0: number, t1: number) => (t: number) => (t <= t0 ? from : t >= t1 ? to : from + ((to - from) * (t - t0)) / (t1 - t0));
+
+// 2 GiB of budget for two VMs: 1 GiB of device memory is each one's share.
+const leakAndJob: FleetScenario = {
+  name: 'test-leak-and-job',
+  description: 'a leak to the max beside a VM whose job needs 700 MiB of device memory once the leak holds its share',
+  durationS: 1200,
+  budgetBytes: 2 * GiB,
+  vms: [vm('rogue', ramp(400 * MiB, 3.5 * GiB, 0, 600)), vm('worker', ramp(400 * MiB, 1.4 * GiB, 700, 760))],
+};
+
+describe('fleet simulation (several VMs, one real host agent)', () => {
+  it('holds a leaking VM at its share, so its neighbour still gets what its job needs', async () => {
+    const r = await runFleet(leakAndJob, memresize);
+    const [rogue, worker] = r.vms;
+    expect(rogue!.shareBytes).toBe(1 * GiB);
+    expect(rogue!.fitsShare).toBe(false);
+    // The neighbour was under its share all along: the rogue could not borrow it.
+    expect(rogue!.peakHoldsBytes).toBeLessThanOrEqual(1 * GiB);
+    expect(rogue!.metrics.requests.denied).toBeGreaterThan(0);
+    expect(worker!.fitsShare).toBe(true);
+    expect(worker!.peakHoldsBytes).toBeGreaterThanOrEqual(600 * MiB);
+    expect(worker!.metrics.oomKills).toBe(0);
+    expect(worker!.metrics.stallSomePercent).toBeLessThan(2);
+    expect(r.metrics.peakHoldsBytes).toBeLessThanOrEqual(r.metrics.budgetBytes);
+    expect(fleetVerdict(r, []).pass).toBe(true);
+  }, 30_000);
+
+  it('never lets the VMs together hold more than the budget, even when every VM asks for its max', async () => {
+    const r = await runFleet(leakAndJob, staticMax);
+    expect(r.metrics.peakHoldsBytes).toBeGreaterThan(1.5 * GiB);
+    expect(r.metrics.peakHoldsBytes).toBeLessThanOrEqual(2 * GiB);
+    for (const v of r.vms) expect(v.peakHoldsBytes).toBeLessThanOrEqual(v.shareBytes);
+  }, 30_000);
+
+  it('is the same run for the same seed', async () => {
+    const short = { ...leakAndJob, durationS: 300 };
+    const a = await runFleet(short, memresize, { seed: 4 });
+    const b = await runFleet(short, memresize, { seed: 4 });
+    expect(a.vms.map((v) => v.metrics)).toEqual(b.vms.map((v) => v.metrics));
+    expect(a.holds).toEqual(b.holds);
+  }, 30_000);
+
+  it('a lowered max is given back by the memresize daemon when the agent asks (reclaim), not by a policy that never answers', async () => {
+    // The job ends at 400 s; the max is lowered at 402 s, before the daemon's own shrink.
+    const squeeze: FleetScenario = {
+      name: 'test-squeeze',
+      description: 'a max lowered right after a job',
+      durationS: 600,
+      budgetBytes: 6 * GiB,
+      vms: [vm('batch', (t) => (t >= 100 && t < 400 ? 1.4 * GiB : 400 * MiB))],
+      events: [{ atS: 402, vm: 'batch', maxBytes: 128 * MiB }],
+    };
+    const ours = await runFleet(squeeze, memresize);
+    expect(ours.limits).toHaveLength(1);
+    expect(ours.limits[0]!.heldBytes).toBeGreaterThan(128 * MiB);
+    expect(ours.limits[0]!.compliedAfterS).not.toBeNull();
+    expect(ours.limits[0]!.compliedAfterS!).toBeLessThan(5);
+    expect(ours.vms[0]!.metrics.requests.reclaimAsked).toBe(1);
+    expect(ours.vms[0]!.metrics.requests.reclaimAccepted).toBe(1);
+    const theirs = await runFleet(squeeze, staticMax);
+    expect(theirs.limits[0]!.compliedAfterS).toBeNull();
+  }, 30_000);
+});
+
+describe('fleet verdict and dominance', () => {
+  const result = (over: { kills?: number; stall?: number; fits?: boolean; fp?: number; peak?: number }): FleetResult => {
+    const metrics = { footprintGiBh: over.fp ?? 4, oracleGiBh: 4, footprintOverOracle: (over.fp ?? 4) / 4, stallSomePercent: over.stall ?? 0, oomKills: over.kills ?? 0 };
+    return {
+      fleet: 'f',
+      policy: 'p',
+      seed: 1,
+      vms: [{ name: 'a', bootBytes: GiB, weight: 1, shareBytes: GiB, fitsShare: over.fits ?? true, peakHoldsBytes: GiB, series: [], metrics: metrics as never }],
+      metrics: {
+        footprintGiBh: metrics.footprintGiBh,
+        oracleGiBh: 4,
+        footprintOverOracle: metrics.footprintOverOracle,
+        fitFootprintOverOracle: metrics.footprintOverOracle,
+        budgetBytes: 2 * GiB,
+        meanHoldsBytes: GiB,
+        peakHoldsBytes: over.peak ?? GiB,
+        oomKills: metrics.oomKills,
+        oomKillsInFitVms: over.fits === false ? 0 : metrics.oomKills,
+        worstStallSomePercent: metrics.stallSomePercent,
+        worstFitStallSomePercent: over.fits === false ? 0 : metrics.stallSomePercent,
+        reclaimAsked: 0,
+      },
+      limits: [],
+      holds: [],
+      wallMs: 0,
+    };
+  };
+
+  it('fails a kill or a stall in a VM within its share, a budget overrun and an oversized fleet, but not a squeezed VM\'s stall', () => {
+    expect(fleetVerdict(result({}), []).pass).toBe(true);
+    expect(fleetVerdict(result({ kills: 1 }), []).failures.join()).toMatch(/a: 1 OOM kill/);
+    expect(fleetVerdict(result({ stall: 3 }), []).failures.join()).toMatch(/some stall 3\.00% > 2%/);
+    expect(fleetVerdict(result({ peak: 3 * GiB }), []).failures.join()).toMatch(/budget/);
+    expect(fleetVerdict(result({ fp: 5 }), []).failures.join()).toMatch(/1\.25x oracle/);
+    expect(fleetVerdict(result({ fits: false, kills: 3, stall: 9 }), []).pass).toBe(true);
+  });
+
+  it('counts every VM for dominance: fewer kills in a squeezed VM is a real difference', () => {
+    expect(fleetDominates(result({ fp: 3.9 }), result({}))).toBe(true);
+    expect(fleetDominates(result({}), result({}))).toBe(false);
+    expect(fleetDominates(result({ fp: 3.9, fits: false, kills: 2 }), result({ fits: false }))).toBe(false);
+    expect(fleetVerdict(result({}), [result({ fp: 3.9 })]).failures).toContain('p dominates');
+  });
+});
