@@ -33,7 +33,7 @@ export async function runFleetBench(opts: FleetBenchOptions): Promise<{ allPass:
     if (lowered) opts.write(`Maxes lowered by the operator:\n\n${lowered}\n\n`);
     results.push(...runs);
     verdicts.push({ fleet: fleet.name, ...fleetVerdict(ours!, baselines) });
-    writeFileSync(join(opts.outDir, `${fleet.name}.svg`), await fleetSvg(`${fleet.name}: ${fleet.description}`, runs));
+    writeFileSync(join(opts.outDir, `${fleet.name}.svg`), await fleetSvg(fleet.name, fleet.description, runs));
   }
   for (const v of verdicts) opts.write(`${v.pass ? 'PASS' : 'FAIL'} ${v.fleet}${v.failures.length ? `: ${v.failures.join('; ')}` : ''}\n`);
   const wallS = (performance.now() - t0) / 1000;

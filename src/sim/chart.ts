@@ -48,6 +48,17 @@ export async function scenarioSvg(title: string, runs: readonly RunResult[]): Pr
   return render(spec);
 }
 
+/** Splits text into lines of at most `width` characters at spaces (a long title would widen the chart). */
+function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  for (const word of text.split(' ')) {
+    const last = lines[lines.length - 1];
+    if (last !== undefined && last.length + word.length < width) lines[lines.length - 1] = `${last} ${word}`;
+    else lines.push(word);
+  }
+  return lines;
+}
+
 async function render(spec: vl.TopLevelSpec): Promise<string> {
   const view = new vega.View(vega.parse(vl.compile(spec).spec), { renderer: 'none' });
   const svg = await view.toSVG();
@@ -59,7 +70,7 @@ async function render(spec: vl.TopLevelSpec): Promise<string> {
  * A fleet: what each VM of the first run (memresize) held of the budget, stacked, under the
  * budget line; the fleet's holds under every policy; and each memresize VM's PSI some avg10.
  */
-export async function fleetSvg(title: string, runs: readonly FleetResult[]): Promise<string> {
+export async function fleetSvg(name: string, description: string, runs: readonly FleetResult[]): Promise<string> {
   const first = runs[0];
   if (!first) return '';
   const budgetGiB = first.metrics.budgetBytes / 2 ** 30;
@@ -67,17 +78,17 @@ export async function fleetSvg(title: string, runs: readonly FleetResult[]): Pro
   const holds = runs.flatMap((r) => r.holds.map((h) => ({ t_min: h.tS / 60, GiB: h.bytes / 2 ** 30, series: r.policy })));
   const psi = first.vms.flatMap((v) => v.series.map((p) => ({ t_min: p.tS / 60, avg10: p.psiSomeAvg10, vm: v.name })));
   const x = { field: 't_min', type: 'quantitative', title: 'minutes' } as const;
-  const budgetRule = { mark: { type: 'rule' as const, strokeDash: [4, 3], color: 'black' }, encoding: { y: { datum: budgetGiB } } };
+  const budgetRule = { data: { values: [{}] }, mark: { type: 'rule' as const, strokeDash: [6, 4], strokeWidth: 1.5, color: 'black' }, encoding: { y: { datum: budgetGiB } } };
   const spec: vl.TopLevelSpec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title,
+    title: { text: name, subtitle: wrap(description, 110), anchor: 'start' },
     vconcat: [
       {
         title: `${first.policy}: device memory held per VM (stacked) and the budget (dashed)`,
         width: 720,
         height: 220,
         layer: [
-          { data: { values: held }, mark: { type: 'area', interpolate: 'step-after' }, encoding: { x, y: { field: 'GiB', type: 'quantitative', stack: 'zero', title: 'GiB' }, color: { field: 'vm', type: 'nominal', title: 'VM' } } },
+          { data: { values: held }, mark: { type: 'area', interpolate: 'step-after' }, encoding: { x, y: { field: 'GiB', type: 'quantitative', stack: 'zero', title: 'GiB', scale: { domain: [0, budgetGiB * 1.1] } }, color: { field: 'vm', type: 'nominal', title: 'VM' } } },
           budgetRule,
         ],
       },
@@ -86,7 +97,7 @@ export async function fleetSvg(title: string, runs: readonly FleetResult[]): Pro
         width: 720,
         height: 160,
         layer: [
-          { data: { values: holds }, mark: { type: 'line', interpolate: 'step-after', strokeWidth: 1.2 }, encoding: { x, y: { field: 'GiB', type: 'quantitative', title: 'GiB' }, color: { field: 'series', type: 'nominal', title: 'policy' } } },
+          { data: { values: holds }, mark: { type: 'line', interpolate: 'step-after', strokeWidth: 1.2 }, encoding: { x, y: { field: 'GiB', type: 'quantitative', title: 'GiB', scale: { domain: [0, budgetGiB * 1.1] } }, color: { field: 'series', type: 'nominal', title: 'policy' } } },
           budgetRule,
         ],
         resolve: { scale: { color: 'independent' } },
