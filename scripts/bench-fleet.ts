@@ -1,7 +1,12 @@
-// npm run bench:fleet [-- --seed N --out DIR]: see src/bench/fleet.ts.
+// npm run bench:fleet [-- --seed N --out DIR] | [-- --random N --first SEED]: see src/bench/fleet.ts.
 import { parseArgs } from 'node:util';
-import { runFleetBench } from '../src/bench/fleet.ts';
+import { runFleetBench, runRandomFleetBench } from '../src/bench/fleet.ts';
 
-const { values } = parseArgs({ options: { seed: { type: 'string', default: '1' }, out: { type: 'string', default: 'bench/out' } } });
-const res = await runFleetBench({ outDir: values.out, seed: Number(values.seed), write: (s) => process.stdout.write(s) });
+const { values } = parseArgs({
+  options: { seed: { type: 'string', default: '1' }, out: { type: 'string', default: 'bench/out' }, random: { type: 'string' }, first: { type: 'string', default: '1' } },
+});
+const write = (s: string) => process.stdout.write(s);
+const res = values.random
+  ? await runRandomFleetBench({ outDir: values.out, first: Number(values.first), count: Number(values.random), write })
+  : await runFleetBench({ outDir: values.out, seed: Number(values.seed), write });
 if (!res.allPass) process.exitCode = 1;

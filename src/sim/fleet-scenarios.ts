@@ -6,6 +6,7 @@
 import { GiB, MiB } from '../config/units.ts';
 import type { HostParams } from './host.ts';
 import type { Rng } from './rng.ts';
+import { parseRandomFleet } from './random-fleets.ts';
 import { knots, sampled, wander } from './scenarios.ts';
 import type { VmShape } from './vm.ts';
 import type { Workload } from './workload.ts';
@@ -125,5 +126,5 @@ export const FLEETS: FleetScenario[] = [
 ];
 
 export function findFleet(name: string): FleetScenario | undefined {
-  return FLEETS.find((f) => f.name === name);
+  return FLEETS.find((f) => f.name === name) ?? parseRandomFleet(name);
 }

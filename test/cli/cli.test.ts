@@ -88,7 +88,19 @@ describe('memresize CLI', () => {
     expect(ok.out).toMatch(/at 605 s batch's max lowered to 0\.25 GiB while it held 2\.00 GiB: still above it/);
     const bad = run(['sim', '--fleet', 'nope']);
     expect(bad.code).toBe(2);
-    expect(bad.err).toMatch(/unknown fleet 'nope' \(one of fleet-rogue, fleet-batch, fleet-squeeze\)/);
+    expect(bad.err).toMatch(/unknown fleet 'nope' \(one of fleet-rogue, fleet-batch, fleet-squeeze, or random:<seed>\)/);
+  });
+
+  it('bench --fleet --random runs memresize on random fleets, checks the fleet targets and writes random-fleets.json', () => {
+    const out = join(root, 'out', 'bench-random-fleets-test');
+    const ok = run(['bench', '--fleet', '--random', '1', '--seed', '2', '--out', out]);
+    expect(ok.code).toBe(0);
+    expect(ok.out).toMatch(/1 random fleets \(random:2\.\.2\), \d VMs/);
+    expect(ok.out).toMatch(/\| fleets whose holdings went over the budget \| 0 \|/);
+    expect(ok.out).toMatch(/PASS: 1 of 1 fleets meet the fleet targets/);
+    const json = JSON.parse(readFileSync(join(out, 'random-fleets.json'), 'utf8')) as { runs: { fleet: string; vms: unknown[] }[] };
+    expect(json.runs.map((r) => r.fleet)).toEqual(['random:2']);
+    expect(json.runs[0]!.vms.length).toBeGreaterThanOrEqual(3);
   });
 
   it('demo visits all five named states through the real machine', () => {

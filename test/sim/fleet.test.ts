@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { GiB, MiB } from '../../src/config/units.ts';
 import { runFleet, type FleetResult } from '../../src/sim/fleet.ts';
 import { fleetDominates, fleetVerdict } from '../../src/sim/fleet-report.ts';
-import type { FleetScenario, FleetVm } from '../../src/sim/fleet-scenarios.ts';
+import { findFleet, type FleetScenario, type FleetVm } from '../../src/sim/fleet-scenarios.ts';
+import { randomFleet } from '../../src/sim/random-fleets.ts';
 import { findPolicy } from '../../src/sim/policies/index.ts';
 import { traceWorkload } from '../../src/sim/workload.ts';
 
@@ -128,5 +129,24 @@ describe('fleet verdict and dominance', () => {
     expect(fleetDominates(result({}), result({}))).toBe(false);
     expect(fleetDominates(result({ fp: 3.9, fits: false, kills: 2 }), result({ fits: false }))).toBe(false);
     expect(fleetVerdict(result({}), [result({ fp: 3.9 })]).failures).toContain('p dominates');
+  });
+});
+
+describe('random fleets', () => {
+  it('are the same for the same seed: 3-6 random VMs on a budget of 30-90 % of their devices, found as random:<seed>', () => {
+    for (let seed = 1; seed <= 30; seed++) {
+      const f = randomFleet(seed);
+      expect(f.vms.length).toBeGreaterThanOrEqual(3);
+      expect(f.vms.length).toBeLessThanOrEqual(6);
+      const devices = f.vms.reduce((s, v) => s + v.maxBytes, 0);
+      expect(f.budgetBytes % (128 * MiB)).toBe(0);
+      expect(f.budgetBytes).toBeGreaterThanOrEqual(0.3 * devices - 64 * MiB);
+      expect(f.budgetBytes).toBeLessThanOrEqual(0.9 * devices + 64 * MiB);
+      for (const v of f.vms) expect([1, 2, 3]).toContain(v.weight);
+    }
+    expect(randomFleet(5).description).toBe(randomFleet(5).description);
+    expect(randomFleet(5).description).not.toBe(randomFleet(6).description);
+    expect(findFleet('random:5')?.description).toBe(randomFleet(5).description);
+    expect(findFleet('random:x')).toBeUndefined();
   });
 });

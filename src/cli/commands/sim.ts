@@ -22,7 +22,7 @@ export function registerSim(program: Command, setExit: (code: number) => void): 
     .option('--seed <n>', 'seed', '1')
     .option('--boot <GiB>', 'boot RAM of the VM for --trace, GiB', '1')
     .option('--max <GiB>', 'most the device may plug for --trace, GiB', '3')
-    .option('--fleet <name>', `built-in fleet (several VMs, one host agent and budget): ${FLEETS.map((f) => f.name).join(', ')}`)
+    .option('--fleet <name>', `built-in fleet (several VMs, one host agent and budget): ${FLEETS.map((f) => f.name).join(', ')}, or random:<seed> (3-6 random VMs on a random budget)`)
     .option('--json', 'print the result as JSON')
     .option('--demo', 'run the demo (spike, partial grant, flaky host, unplug failure) and write out/demo.svg')
     .action(async (opts: { scenario?: string; trace?: string; fleet?: string; policy: string; seed: string; boot: string; max: string; json?: boolean; demo?: boolean }) => {
@@ -36,7 +36,7 @@ export function registerSim(program: Command, setExit: (code: number) => void): 
       if (opts.fleet) {
         const fleet = findFleet(opts.fleet);
         if (!fleet) {
-          process.stderr.write(`memresize sim: unknown fleet '${opts.fleet}' (one of ${FLEETS.map((f) => f.name).join(', ')})\n`);
+          process.stderr.write(`memresize sim: unknown fleet '${opts.fleet}' (one of ${FLEETS.map((f) => f.name).join(', ')}, or random:<seed>)\n`);
           return setExit(2);
         }
         const r = await runFleet(fleet, policy, { seed: Number(opts.seed) });
