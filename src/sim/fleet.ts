@@ -119,13 +119,15 @@ export async function runFleet(fleet: FleetScenario, policy: Policy, opts: Fleet
   let holdsPeak = 0;
   let ticks = 0;
   const events = [...(fleet.events ?? [])].sort((a, b) => a.atS - b.atS);
+  const indexOf = new Map(fleet.vms.map((v, i) => [v.name, i]));
+  for (const e of events) if (!indexOf.has(e.vm)) throw new Error(`fleet ${fleet.name}: an event at ${e.atS} s names VM '${e.vm}', which the fleet does not have`);
   const limits: (LimitsOutcome & { i: number; open: boolean })[] = [];
   const held = (i: number) => Math.max(vms[i]!.vm.device.requestedBytes, vms[i]!.vm.device.pluggedBytes);
   for (let t = tickMs; t <= endMs; t += tickMs) {
     clock.advanceTo(t);
     while (events.length && events[0]!.atS * 1000 <= t) {
       const e = events.shift()!;
-      const i = vms.findIndex((v) => v.spec.name === e.vm);
+      const i = indexOf.get(e.vm)!;
       sim.agent.setLimits(e.vm, { minBytes: 0, maxBytes: e.maxBytes });
       per[i]!.share = shareFor(i, e.maxBytes);
       per[i]!.minShare = Math.min(per[i]!.minShare, per[i]!.share);
@@ -138,7 +140,7 @@ export async function runFleet(fleet: FleetScenario, policy: Policy, opts: Fleet
       vm.step(t, tickMs);
       const p = per[i]!;
       if (vm.point(t).oracleBytes - spec.bootBytes > p.share) p.fits = false;
-      p.peak = Math.max(p.peak, vm.device.requestedBytes, vm.device.pluggedBytes);
+      p.peak = Math.max(p.peak, held(i));
     });
     await drain(sim);
     for (const l of limits) {

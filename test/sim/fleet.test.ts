@@ -150,3 +150,10 @@ describe('random fleets', () => {
     expect(findFleet('random:x')).toBeUndefined();
   });
 });
+
+describe('fleet scenarios', () => {
+  it('an event naming a VM the fleet does not have is a clear error, not a crash mid-run', async () => {
+    const bad: FleetScenario = { ...leakAndJob, durationS: 10, events: [{ atS: 5, vm: 'nobody', maxBytes: GiB }] };
+    await expect(runFleet(bad, staticMax)).rejects.toThrow(/event at 5 s names VM 'nobody'/);
+  });
+});
