@@ -12,6 +12,7 @@ import { FLEET_HEAD, FLEET_VM_HEAD, fleetRow, fleetVerdict, fleetVmRows, limitsL
 import { FLEETS } from '../sim/fleet-scenarios.ts';
 import { POLICIES } from '../sim/policies/index.ts';
 import { randomFleet } from '../sim/random-fleets.ts';
+import { quantile } from './random.ts';
 
 export interface FleetBenchOptions {
   outDir: string;
@@ -70,7 +71,7 @@ export async function runRandomFleetBench(opts: RandomFleetBenchOptions): Promis
   const ratios = runs.map((r) => r.metrics.fitFootprintOverOracle).filter((x) => x > 0);
   const over = runs.filter((r) => r.metrics.peakHoldsBytes > r.metrics.budgetBytes);
   const verdicts = runs.map((r) => ({ fleet: r.fleet, ...fleetVerdict(r, []) }));
-  const q = (xs: number[], p: number) => quantile(xs, p).toFixed(3);
+  const q = (xs: number[], p: number) => (xs.length ? quantile(xs, p).toFixed(3) : '-');
   opts.write(
     `${runs.length} random fleets (random:${opts.first}..${opts.first + opts.count - 1}), ${vms.length} VMs, ${fit.length} of them within their shares all run; memresize\n\n` +
       `| figure | value |\n|---|---|\n` +
@@ -93,10 +94,4 @@ export async function runRandomFleetBench(opts: RandomFleetBenchOptions): Promis
     JSON.stringify({ first: opts.first, count: opts.count, wallS, verdicts, runs: runs.map(({ holds: _h, vms: rvms, ...r }) => ({ ...r, vms: rvms.map(({ series: _s, ...v }) => v) })) }, null, 2),
   );
   return { allPass: failed.length === 0 };
-}
-
-function quantile(xs: readonly number[], p: number): number {
-  if (!xs.length) return 0;
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(p * s.length) - 1))]!;
 }

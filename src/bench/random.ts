@@ -37,7 +37,8 @@ export interface PolicySummary {
   dominatesOurs: number;
 }
 
-const quantile = (xs: number[], q: number): number => {
+/** Nearest-rank quantile; NaN for no values. */
+export const quantile = (xs: readonly number[], q: number): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length ? s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))]! : NaN;
 };

@@ -139,7 +139,7 @@ export async function runFleet(fleet: FleetScenario, policy: Policy, opts: Fleet
     vms.forEach(({ spec, vm }, i) => {
       vm.step(t, tickMs);
       const p = per[i]!;
-      if (vm.point(t).oracleBytes - spec.bootBytes > p.share) p.fits = false;
+      if (vm.metrics.lastOracleBytes - spec.bootBytes > p.share) p.fits = false;
       p.peak = Math.max(p.peak, held(i));
     });
     await drain(sim);

@@ -49,6 +49,8 @@ export class MetricsRecorder {
   private full = 0;
   private elapsedMs = 0;
   private holds = true;
+  /** The oracle's VM size at the last tick (a fleet compares it with the VM's share). */
+  lastOracleBytes = 0;
   private episode: { startMs: number; capacity: number; kills: number } | null = null;
   private latencies: number[] = [];
   private lastDir = 0;
@@ -66,6 +68,7 @@ export class MetricsRecorder {
     const vm = g.p.bootBytes + g.pluggedBytes;
     const o = oracleVmBytes(g, this.maxVmBytes, this.blockBytes);
     if (o.unclamped > this.maxVmBytes) this.holds = false;
+    this.lastOracleBytes = o.bytes;
     const h = dtMs / 3_600_000;
     this.footprint += (vm / GiB) * h;
     this.oracle += (o.bytes / GiB) * h;
