@@ -86,6 +86,10 @@ export const HostDefaultsSchema = z
     idempotencyCapacity: z.number().int().min(1).max(100_000).default(256).describe('Request ids remembered per VM for idempotent retries.'),
     reclaimOnContention: z.boolean().default(true).describe('Ask VMs holding more than their weighted share to give memory back (`reclaim`) when a VM under its share is refused budget.'),
     reclaimIntervalMs: millis(100, 3_600_000).default(10_000).describe('A VM is asked to give back budget at most this often (an unanswered ask counts).'),
+    budgetRetryAfterMs: millis(100, 3_600_000)
+      .default(30_000)
+      .describe('retryAfterMs told to a guest (protocol 2) refused for budget while it holds its share or more; it is told at once (`available`) when budget frees for it. A guest under its share is told reclaimIntervalMs.'),
+    availableDelayMs: millis(0, 60_000).default(500).describe('Budget freed within this time is offered to the refused VMs together (an unplug frees its blocks over seconds).'),
   })
   .strict()
   .prefault({});

@@ -41,7 +41,10 @@ export const TimingSchema = z
     unplugTimeoutPerGiBMs: millis(0, 600_000).default(6000).describe('Time allowed per GiB being unplugged (measured here: 1.9-2.7 s per idle GiB under TCG).'),
     cooldownAfterGrowMs: millis(0, 600_000).default(1000).describe('Quiet time after a grow: pressure in it is remembered and acted on at its end, headroom.low acts at once.'),
     cooldownAfterShrinkMs: millis(0, 3_600_000).default(20_000).describe('Quiet time after a completed shrink before the next decision.'),
-    cooldownAfterDenyMs: millis(0, 3_600_000).default(5000).describe('Quiet time after a denial that is not the VM\'s ceiling (budget, rate).'),
+    cooldownAfterDenyMs: millis(0, 3_600_000).default(5000).describe('Quiet time after a denial that is not the VM\'s ceiling (budget, rate); the least when the host names a longer one.'),
+    cooldownAfterDenyMaxMs: millis(0, 3_600_000)
+      .default(60_000)
+      .describe('Longest quiet time after a budget denial that the host may ask for (retryAfterMs, protocol 2, whose host also says `available` when budget frees for the VM).'),
     unplugBackoffBaseMs: millis(0, 3_600_000).default(30_000).describe('Cooldown after the first failed or partial unplug; doubles per consecutive failure.'),
     unplugBackoffCapMs: millis(0, 86_400_000).default(600_000).describe('Ceiling of the unplug-failure backoff.'),
     degradedRetryMs: millis(100, 3_600_000).default(5000).describe('While degraded, how often at most the handshake is tried again on a live link: the first retry comes after helloResendMs, each further one waits twice as long, up to this.'),

@@ -12,9 +12,11 @@ import { realClock, type Clock } from '../protocol/clock.ts';
 import { countError, decodeMessage, LineDecoder, newCounters, type ProtocolCounters } from '../protocol/codec.ts';
 import { IdempotencyCache } from '../protocol/idempotency.ts';
 import {
+  AVAILABLE_SINCE_VERSION,
   GUEST_TYPES,
   GuestMessageSchema,
   negotiateVersion,
+  PROTOCOL_VERSIONS,
   type Ack,
   type Done,
   type GuestMessage,
@@ -35,6 +37,8 @@ export interface AgentMetrics {
   budget(budgetBytes: number, holdsBytes: number): void;
   /** A reclaim asked of a VM, and its reply: asked, accepted or refused. */
   reclaim(vm: string, outcome: 'asked' | 'accepted' | 'refused'): void;
+  /** Budget freed and offered (`available`) to a VM refused for it. */
+  available(vm: string): void;
 }
 
 export interface GuestSink {
@@ -120,9 +124,13 @@ interface VmRuntime {
   protectedTerm: number;
   /** Cached max(0, holds - share): what it has borrowed (the reclaim scan is skipped at 0). */
   borrowedTerm: number;
+  /** The device size its last grow asked for when refused for budget (it is in `waiting`). */
+  waitingBytes: number;
 }
 
 interface SessionImpl extends Session {
+  /** The protocol version settled at hello (1 until then). */
+  version: number;
   helloDone: boolean;
   helloPending: boolean;
   sink: GuestSink;
@@ -160,6 +168,7 @@ export function createHostAgent(deps: HostAgentDeps): HostAgent {
       holds: 0,
       protectedTerm: 0,
       borrowedTerm: 0,
+      waitingBytes: 0,
     };
     vms.set(cfg.name, vm);
     let wasUp = adapter.state() !== null;
@@ -173,6 +182,9 @@ export function createHostAgent(deps: HostAgentDeps): HostAgent {
     });
   }
   const totalWeight = config.vms.reduce((sum, v) => sum + v.weight, 0);
+  /** VMs refused budget for a grow, to be told (`available`) when budget frees for them. */
+  const waiting = new Set<VmRuntime>();
+  let offerTimer: unknown;
 
   const holdsOf = (vm: VmRuntime): number => Math.max(vm.requestedBytes, vm.adapter.state()?.pluggedBytes ?? 0);
   const holdsBytes = (): number => [...vms.values()].reduce((s, v) => s + holdsOf(v), 0);
@@ -190,6 +202,7 @@ export function createHostAgent(deps: HostAgentDeps): HostAgent {
   let refreshes = 0;
   function refreshHolds(vm: VmRuntime): void {
     const holds = holdsOf(vm);
+    if (holds < vm.holds && waiting.size > 0) scheduleOffer();
     const share = shareOf(vm.cfg.weight, vm.maxBytes, config.budgetBytes, totalWeight);
     const prot = Math.max(0, share - holds);
     const borrowed = Math.max(0, holds - share);
@@ -232,7 +245,7 @@ export function createHostAgent(deps: HostAgentDeps): HostAgent {
     const b = boundsOf(vm, dev);
     s.helloPending = false;
     s.helloDone = true;
-    send(s, { type: 'welcome', version: 1, minBytes: b.lo, maxBytes: b.hi, blockBytes: dev.blockBytes, requestedBytes: vm.requestedBytes, pluggedBytes: dev.pluggedBytes });
+    send(s, { type: 'welcome', version: s.version, minBytes: b.lo, maxBytes: b.hi, blockBytes: dev.blockBytes, requestedBytes: vm.requestedBytes, pluggedBytes: dev.pluggedBytes });
     // A device above the max (lowered while this guest was away, or in the config the agent
     // restarted with): ask for the difference as soon as the guest is there to answer.
     limitsReclaim(vm);
@@ -304,6 +317,58 @@ export function createHostAgent(deps: HostAgentDeps): HostAgent {
     }
   }
 
+  /** The grant rule (grant.ts) for this VM now, against everyone else's holdings. */
+  function decide(vm: VmRuntime, dev: DeviceState, kind: Resize['kind'], targetBytes: number) {
+    const b = boundsOf(vm, dev);
+    refreshHolds(vm);
+    const others = { holdsBytes: sumHolds - vm.holds, protectedBytes: Math.max(0, sumProtected - vm.protectedTerm), weight: totalWeight - vm.cfg.weight };
+    const decision = decideGrant({
+      kind,
+      targetBytes,
+      minBytes: b.lo,
+      maxBytes: b.hi,
+      blockBytes: dev.blockBytes,
+      maxStepBytes: vm.maxStepBytes,
+      requestedBytes: vm.requestedBytes,
+      pluggedBytes: dev.pluggedBytes,
+      weight: vm.cfg.weight,
+      budgetBytes: config.budgetBytes,
+      others,
+    });
+    return { decision, others };
+  }
+
+  /*
+   * Budget freed (a VM's holdings fell, limits changed): tell each VM refused for budget
+   * what it could be granted now, once. Frees within availableDelayMs go out together, as
+   * an unplug frees its blocks over seconds. Every waiting VM hears of the same budget; the
+   * first to ask gets it and the others are refused again (and wait again).
+   */
+  function scheduleOffer(): void {
+    if (offerTimer !== undefined || shuttingDown) return;
+    offerTimer = clock.setTimeout(() => {
+      offerTimer = undefined;
+      offerFreed();
+    }, d.availableDelayMs);
+  }
+
+  function offerFreed(): void {
+    for (const vm of waiting) {
+      const s = vm.session;
+      const dev = vm.adapter.state();
+      if (!s?.helloDone || s.version < AVAILABLE_SINCE_VERSION || !dev) {
+        waiting.delete(vm);
+        continue;
+      }
+      const { decision } = decide(vm, dev, 'grow', vm.waitingBytes);
+      if (decision.outcome === 'denied') continue;
+      waiting.delete(vm);
+      log.info({ vm: vm.cfg.name, bytes: decision.grantedBytes, asked: vm.waitingBytes, requested: vm.requestedBytes, rule: decision.rule }, 'budget available');
+      metrics?.available(vm.cfg.name);
+      send(s, { type: 'available', bytes: decision.grantedBytes });
+    }
+  }
+
   function replyAnswer(s: SessionImpl, a: Answer): void {
     send(s, a.ack);
     if (a.done) send(s, a.done);
@@ -340,21 +405,23 @@ export function createHostAgent(deps: HostAgentDeps): HostAgent {
       return;
     }
     const b = boundsOf(vm, dev);
-    refreshHolds(vm);
-    const others = { holdsBytes: sumHolds - vm.holds, protectedBytes: Math.max(0, sumProtected - vm.protectedTerm), weight: totalWeight - vm.cfg.weight };
-    const decision = decideGrant({
-      kind: msg.kind,
-      targetBytes: msg.targetBytes,
-      minBytes: b.lo,
-      maxBytes: b.hi,
-      blockBytes: dev.blockBytes,
-      maxStepBytes: vm.maxStepBytes,
-      requestedBytes: vm.requestedBytes,
-      pluggedBytes: dev.pluggedBytes,
-      weight: vm.cfg.weight,
-      budgetBytes: config.budgetBytes,
-      others,
-    });
+    const { decision, others } = decide(vm, dev, msg.kind, msg.targetBytes);
+    const ack: Ack = { type: 'ack', id: msg.id, outcome: decision.outcome, grantedBytes: decision.grantedBytes };
+    if (decision.reason) ack.reason = decision.reason;
+    const answer: Answer = { ack };
+    const refusedBudget = decision.reason === 'budget' && msg.kind === 'grow';
+    const wanted = Math.min(alignUp(msg.targetBytes, dev.blockBytes), b.hi);
+    const shortfall = refusedBudget
+      ? entitledShortfall({ targetBytes: wanted, shareBytes: decision.shareBytes, holdsBytes: Math.max(decision.grantedBytes, dev.pluggedBytes), blockBytes: dev.blockBytes })
+      : 0;
+    if (refusedBudget && s.version >= AVAILABLE_SINCE_VERSION) {
+      // Protocol 2: the guest will hear when budget frees, so it need not keep asking. Under
+      // its share it is owed memory the agent is reclaiming: asking again when the next
+      // reclaim may go out (reclaimIntervalMs) lets that ask follow a refused one.
+      vm.waitingBytes = wanted;
+      waiting.add(vm);
+      if (decision.outcome === 'denied') ack.retryAfterMs = shortfall > 0 && d.reclaimOnContention ? d.reclaimIntervalMs : d.budgetRetryAfterMs;
+    } else waiting.delete(vm);
     log.info(
       {
         vm: name,
@@ -373,26 +440,16 @@ export function createHostAgent(deps: HostAgentDeps): HostAgent {
         granted: decision.grantedBytes,
         reason: decision.reason,
         rule: decision.rule,
+        retryAfterMs: ack.retryAfterMs,
         why: msg.reason,
         pressure: msg.pressure,
       },
       'decision',
     );
     metrics?.request(name, decision.outcome);
-    const ack: Ack = { type: 'ack', id: msg.id, outcome: decision.outcome, grantedBytes: decision.grantedBytes };
-    if (decision.reason) ack.reason = decision.reason;
-    const answer: Answer = { ack };
     vm.answers.set(msg.id, answer);
     send(s, ack);
-    if (decision.reason === 'budget' && msg.kind === 'grow' && d.reclaimOnContention) {
-      const shortfall = entitledShortfall({
-        targetBytes: Math.min(alignUp(msg.targetBytes, dev.blockBytes), b.hi),
-        shareBytes: decision.shareBytes,
-        holdsBytes: Math.max(decision.grantedBytes, dev.pluggedBytes),
-        blockBytes: dev.blockBytes,
-      });
-      if (shortfall > 0) reclaimFor(vm, shortfall, dev.blockBytes);
-    }
+    if (shortfall > 0 && d.reclaimOnContention) reclaimFor(vm, shortfall, dev.blockBytes);
     if (decision.outcome === 'denied') return;
     vm.requestedBytes = decision.grantedBytes;
     refreshHolds(vm);
@@ -419,10 +476,11 @@ export function createHostAgent(deps: HostAgentDeps): HostAgent {
       case 'hello': {
         const version = negotiateVersion(msg.versions);
         if (version === undefined) {
-          send(s, { type: 'error', code: 'version', message: `no common protocol version (host speaks 1, guest offered ${msg.versions.join(',')})` });
+          send(s, { type: 'error', code: 'version', message: `no common protocol version (host speaks ${PROTOCOL_VERSIONS.join(',')}, guest offered ${msg.versions.join(',')})` });
           s.detach('version');
           return;
         }
+        s.version = version;
         log.info({ vm: vm.cfg.name, idPrefix: msg.idPrefix, software: msg.software, version }, 'hello');
         const dev = vm.adapter.state();
         if (dev) welcome(vm, s, dev);
@@ -468,6 +526,7 @@ export function createHostAgent(deps: HostAgentDeps): HostAgent {
       vm: name,
       counters,
       sink,
+      version: 1,
       helloDone: false,
       helloPending: false,
       closed: false,
@@ -543,6 +602,7 @@ export function createHostAgent(deps: HostAgentDeps): HostAgent {
       refreshHolds(vm);
       const dev = vm.adapter.state();
       log.info({ vm: name, ...limits }, 'limits changed');
+      if (waiting.size > 0) scheduleOffer();
       if (vm.session?.helloDone && dev) {
         const b = boundsOf(vm, dev);
         send(vm.session, { type: 'limits', minBytes: b.lo, maxBytes: b.hi });
@@ -559,6 +619,8 @@ export function createHostAgent(deps: HostAgentDeps): HostAgent {
     },
     shutdown() {
       shuttingDown = true;
+      if (offerTimer !== undefined) clock.clearTimeout(offerTimer);
+      waiting.clear();
       for (const vm of vms.values()) if (vm.limitsRetry !== undefined) clock.clearTimeout(vm.limitsRetry);
     },
   };

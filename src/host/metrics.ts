@@ -9,6 +9,7 @@
  *   memresize_grant_latency_seconds{status}   (request received -> device reached / gave up)
  *   memresize_protocol_errors_total{vm,code}  memresize_disconnects_total{vm,reason}
  *   memresize_reclaims_total{vm,outcome}      (asked, accepted, refused)
+ *   memresize_budget_offers_total{vm}         (budget freed, told to a VM refused for it)
  */
 import http from 'node:http';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
@@ -39,6 +40,7 @@ export function makePromMetrics(opts: { defaultMetrics?: boolean } = {}): PromMe
   const errors = new Counter({ name: 'memresize_protocol_errors_total', help: 'bad lines from guests', labelNames: ['vm', 'code'], registers: [registry] });
   const disconnects = new Counter({ name: 'memresize_disconnects_total', help: 'guest sessions ended', labelNames: ['vm', 'reason'], registers: [registry] });
   const reclaims = new Counter({ name: 'memresize_reclaims_total', help: 'memory asked back from a VM (reclaim) and its replies', labelNames: ['vm', 'outcome'], registers: [registry] });
+  const offers = new Counter({ name: 'memresize_budget_offers_total', help: 'budget freed and offered (available) to a VM refused for it', labelNames: ['vm'], registers: [registry] });
   return {
     registry,
     request: (vm, outcome) => requests.inc({ vm, outcome }),
@@ -46,6 +48,7 @@ export function makePromMetrics(opts: { defaultMetrics?: boolean } = {}): PromMe
     protocolError: (vm, code) => errors.inc({ vm, code }),
     disconnect: (vm, reason) => disconnects.inc({ vm, reason: reason.slice(0, 40) }),
     reclaim: (vm, outcome) => reclaims.inc({ vm, outcome }),
+    available: (vm) => offers.inc({ vm }),
     vmSizes: (vm, s) => {
       requested.set({ vm }, s.requested);
       plugged.set({ vm }, s.plugged);

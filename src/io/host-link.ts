@@ -6,6 +6,7 @@
 import type { Observable } from 'rxjs';
 import type {
   HostAckEvent,
+  HostAvailableEvent,
   HostConnectedEvent,
   HostDisconnectedEvent,
   HostDoneEvent,
@@ -23,7 +24,8 @@ export type HostEvent =
   | HostAckEvent
   | HostDoneEvent
   | HostLimitsEvent
-  | HostReclaimEvent;
+  | HostReclaimEvent
+  | HostAvailableEvent;
 
 export interface HostLink {
   /** host.connected / host.disconnected and every decoded host message. */

@@ -49,6 +49,8 @@ export function toHostEvent(msg: HostMessage): HostEvent | undefined {
       return { type: 'host.limits', minBytes: msg.minBytes, maxBytes: msg.maxBytes };
     case 'reclaim':
       return { type: 'host.reclaim', id: msg.id, bytes: msg.bytes };
+    case 'available':
+      return { type: 'host.available', bytes: msg.bytes };
     default:
       return undefined;
   }

@@ -55,6 +55,8 @@ export interface ResizerContext {
   atCeiling: boolean;
   /** Pressure seen while cooling; acted on when the cooldown ends. */
   pendingPressure: PressureSnapshot | null;
+  /** The need behind the last grow the host denied for budget: asked for again when the host says budget freed (`available`, protocol 2). */
+  deniedPressure: PressureSnapshot | null;
   cooldownMs: number;
   /** Why the machine is cooling: pressure while cooling after a shrink means the shrink cut too deep. */
   cooldownAfter: 'grow' | 'shrink' | 'unplug-failure' | 'deny' | 'hold' | null;
@@ -100,6 +102,7 @@ export function initialContext(input: ResizerInput): ResizerContext {
     lastReason: null,
     atCeiling: false,
     pendingPressure: null,
+    deniedPressure: null,
     cooldownMs: 0,
     cooldownAfter: null,
     lastShrinkReleasedBytes: 0,

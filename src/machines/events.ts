@@ -110,6 +110,12 @@ export interface HostReclaimEvent {
   bytes: number;
 }
 
+/** Budget freed for this VM since its grow was refused (protocol 2): the device size the host would grant now. */
+export interface HostAvailableEvent {
+  type: 'host.available';
+  bytes: number;
+}
+
 export type ResizerEvent =
   | PsiPressureEvent
   | HeadroomLowEvent
@@ -124,7 +130,8 @@ export type ResizerEvent =
   | HostAckEvent
   | HostDoneEvent
   | HostLimitsEvent
-  | HostReclaimEvent;
+  | HostReclaimEvent
+  | HostAvailableEvent;
 
 export type ResizerEventType = ResizerEvent['type'];
 

@@ -88,7 +88,8 @@ export const resizerSetup = setup({
       const e = event.type === 'psi.pressure' ? ev(event, 'psi.pressure') : ev(event, 'headroom.low');
       return { pendingPressure: context.pendingPressure ?? u.pressureOf(e) };
     }),
-    clearPendingPressure: assign({ pendingPressure: null }),
+    clearPendingPressure: assign({ pendingPressure: null, deniedPressure: null }),
+    beginAvailableGrow: assign(({ context }) => u.beginGrow(context, context.pendingPressure ?? context.deniedPressure ?? { source: 'psi', severity: 'some' })),
     clearCeiling: assign({ atCeiling: false }),
     regretShrink: assign(({ context }) => u.regretShrink(context, false)),
     regretShrinkDuring: assign(({ context }) => u.regretShrink(context, true)),
@@ -104,7 +105,9 @@ export const resizerSetup = setup({
     canResendHello: ({ context }) => context.helloAttempts * helloResendMs(context.timing) < context.timing.helloTimeoutMs,
     isFullStall: ({ event }) => event.type === 'psi.pressure' && event.severity === 'full',
     hasPendingPressure: ({ context }) => context.pendingPressure !== null,
+    hasUnmetNeed: ({ context }) => context.pendingPressure !== null || context.deniedPressure !== null,
     isNotDenied: ({ context }) => context.cooldownAfter !== 'deny',
+    isAfterDeny: ({ context }) => context.cooldownAfter === 'deny',
     isAfterShrink: ({ context }) => context.cooldownAfter === 'shrink' || context.cooldownAfter === 'unplug-failure',
     isAfterCompletedShrink: ({ context }) => context.cooldownAfter === 'shrink',
     canRetryAck: ({ context }) => u.canRetryAck(context),
@@ -477,8 +480,14 @@ export const resizerMachine = resizerSetup.createMachine({
                 description: 'Remember pressure; act on it when the cooldown ends. Pressure right after a shrink means it cut too deep: shrink less and later next time.',
               },
             ],
-            'psi.relaxed': { guard: 'hasPendingPressure', actions: 'clearPendingPressure', description: 'Pressure decayed during the cooldown: forget it.' },
+            'psi.relaxed': { guard: 'hasUnmetNeed', actions: 'clearPendingPressure', description: 'Pressure decayed during the cooldown: forget it (and the need a denial left).' },
             'host.reclaim': reclaimTransitions,
+            'host.available': {
+              guard: and(['isAfterDeny', 'hasUnmetNeed', 'canGrow']),
+              target: 'awaiting-host',
+              actions: 'beginAvailableGrow',
+              description: 'The host says budget freed for this VM since it denied (protocol 2): ask for the denied need (or pressure since) now, not when the host-named wait ends.',
+            },
           },
           after: {
             cooldown: [

@@ -15,6 +15,7 @@ import {
   type Limits,
 } from '../policy/sizing.ts';
 import { alignUp } from '../policy/align.ts';
+import type { TimingConfig } from '../config/schema.ts';
 import type { ResizerContext } from './context.ts';
 import type {
   HeadroomLowEvent,
@@ -64,6 +65,7 @@ function newRequest(ctx: ResizerContext, kind: ResizeRequest['kind'], targetByte
     targetBytes: null,
     busyCount: 0,
     pendingPressure: null,
+    deniedPressure: null,
   };
 }
 
@@ -190,6 +192,17 @@ export function noteBusy(ctx: ResizerContext, event: HostAckEvent): Patch {
   };
 }
 
+/**
+ * The wait after a denial. For a budget denial a protocol-2 host names it (retryAfterMs) and
+ * says `available` as soon as budget frees for this VM, so a VM held at its share need not
+ * ask every few seconds to find out. The guest's own bounds hold either way: a hostile host
+ * cannot park it for longer than cooldownAfterDenyMaxMs.
+ */
+export function denyCooldownMs(t: TimingConfig, event: HostAckEvent): number {
+  const hinted = event.reason === 'budget' && event.retryAfterMs !== undefined ? Math.min(event.retryAfterMs, t.cooldownAfterDenyMaxMs) : 0;
+  return Math.max(t.cooldownAfterDenyMs, hinted);
+}
+
 export function noteDenied(ctx: ResizerContext, event: HostAckEvent, atCeiling: boolean): Patch {
   return {
     request: null,
@@ -197,8 +210,9 @@ export function noteDenied(ctx: ResizerContext, event: HostAckEvent, atCeiling: 
     lastOutcome: 'denied',
     lastReason: event.reason ?? null,
     atCeiling: atCeiling || ctx.atCeiling,
-    cooldownMs: ctx.timing.cooldownAfterDenyMs,
+    cooldownMs: denyCooldownMs(ctx.timing, event),
     cooldownAfter: 'deny',
+    deniedPressure: event.reason === 'budget' && ctx.request?.kind === 'grow' ? ctx.request.pressure : null,
   };
 }
 

@@ -6,9 +6,15 @@
  */
 import { z } from 'zod';
 
-/** Versions this build speaks; the handshake settles on the highest both sides list. */
-export const PROTOCOL_VERSIONS = [1] as const;
-export const PROTOCOL_VERSION = 1;
+/**
+ * Versions this build speaks; the handshake settles on the highest both sides list.
+ * 2 adds `available` (host -> guest) and `retryAfterMs` on a budget denial: a guest refused
+ * for budget waits as long as the host says and is told when budget frees for it.
+ */
+export const PROTOCOL_VERSIONS = [1, 2] as const;
+export const PROTOCOL_VERSION = 2;
+/** The first version whose guests understand `available` and a denial's `retryAfterMs`. */
+export const AVAILABLE_SINCE_VERSION = 2;
 
 /** Longest line either end accepts, newline excluded. */
 export const MAX_LINE_BYTES = 64 * 1024;
@@ -112,7 +118,10 @@ export const LimitsSchema = z.object({ type: z.literal('limits'), minBytes: size
 
 export const ReclaimSchema = z.object({ type: z.literal('reclaim'), id, bytes: size });
 
-export const HostMessageSchema = z.discriminatedUnion('type', [WelcomeSchema, AckSchema, DoneSchema, LimitsSchema, ReclaimSchema, PingSchema, PongSchema, ErrorSchema]);
+/** Version 2: budget freed since this VM's last grow was refused for it; `bytes` is the device size the host would grant now. */
+export const AvailableSchema = z.object({ type: z.literal('available'), bytes: size });
+
+export const HostMessageSchema = z.discriminatedUnion('type', [WelcomeSchema, AckSchema, DoneSchema, LimitsSchema, ReclaimSchema, AvailableSchema, PingSchema, PongSchema, ErrorSchema]);
 
 export type Hello = z.infer<typeof HelloSchema>;
 export type Resize = z.infer<typeof ResizeSchema>;

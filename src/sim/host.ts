@@ -66,10 +66,12 @@ export interface HostCounters {
   /** Reclaims the agent asked of this VM, and the guest's replies. */
   reclaimAsked: number;
   reclaimAccepted: number;
+  /** Budget freed and offered to this VM after a refusal (`available`). */
+  available: number;
 }
 
 export function emptyCounters(): HostCounters {
-  return { requests: 0, sends: 0, granted: 0, partial: 0, denied: 0, busy: 0, dropped: 0, late: 0, unplugComplete: 0, unplugPartial: 0, unplugFailed: 0, reclaimAsked: 0, reclaimAccepted: 0 };
+  return { requests: 0, sends: 0, granted: 0, partial: 0, denied: 0, busy: 0, dropped: 0, late: 0, unplugComplete: 0, unplugPartial: 0, unplugFailed: 0, reclaimAsked: 0, reclaimAccepted: 0, available: 0 };
 }
 
 /** One VM's side of the host: what its policy talks to. */
@@ -165,6 +167,10 @@ export function makeSimAgent(clock: VirtualClock, opts: SimAgentOptions, log: Lo
         const c = count(vm);
         if (c && outcome === 'asked') c.reclaimAsked++;
         if (c && outcome === 'accepted') c.reclaimAccepted++;
+      },
+      available: (vm) => {
+        const c = count(vm);
+        if (c) c.available++;
       },
     },
   });

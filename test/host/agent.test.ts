@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { GiB, MiB } from '../../src/config/units.ts';
-import { line, makeHarness, settle } from './helpers.ts';
+import { line, makeHarness, settle, type Guest, type Harness } from './helpers.ts';
 
 const hello = { type: 'hello', versions: [1], idPrefix: 'g' };
 const grow = (id: string, targetBytes: number) => ({ type: 'resize', id, kind: 'grow', targetBytes, reason: 'psi-some' });
@@ -284,5 +284,107 @@ describe('host agent: borrowed budget is returned on demand', () => {
     g.session.receive(line({ type: 'reclaim-reply', id: 'reclaim-2', accepted: false, bytes: 0, reason: 'no-surplus' }));
     h.clock.increment(60_000);
     expect(msgs(g, 'reclaim')).toHaveLength(2);
+  });
+});
+
+describe('host agent: a VM refused budget is told when it frees (protocol 2)', () => {
+  const msgs = (g: { sent: { type: string }[] }, type: string) => g.sent.filter((m) => m.type === type);
+  const hello2 = { type: 'hello', versions: [1, 2], idPrefix: 'g' };
+
+  /** Two VMs with 2 GiB maxes on a 2 GiB budget, each holding its 1 GiB share; vm2 asks for 1.5 GiB. */
+  async function contended(hello2ForVm2: boolean) {
+    const h = makeHarness([{ name: 'vm1', maxBytes: 2 * GiB }, { name: 'vm2', maxBytes: 2 * GiB }], 2 * GiB, { budgetRetryAfterMs: 30_000, availableDelayMs: 500 }, 'info');
+    const g1 = h.connect('vm1');
+    const g2 = h.connect('vm2');
+    g1.session.receive(line(hello2));
+    g2.session.receive(line(hello2ForVm2 ? hello2 : hello));
+    g1.session.receive(line(grow('g-1', GiB)));
+    g2.session.receive(line(grow('g-1', GiB)));
+    h.clock.increment(1000);
+    await settle();
+    g2.session.receive(line(grow('g-2', 1536 * MiB)));
+    return { h, g1, g2 };
+  }
+
+  /** vm1 shrinks to `toBytes` (its max lowered to that first, unless `keepMax`) and the unplug runs to its end. */
+  async function release(c: { h: Harness; g1: Guest }, id: string, toBytes: number, keepMax = false) {
+    if (!keepMax) c.h.agent.setLimits('vm1', { minBytes: 0, maxBytes: toBytes });
+    c.g1.session.receive(line({ type: 'resize', id, kind: 'shrink', targetBytes: toBytes, reason: keepMax ? 'relaxed-surplus' : 'host-reclaim' }));
+    c.h.clock.increment(5000);
+    await settle();
+    c.h.clock.increment(1000);
+    await settle();
+  }
+
+  it('settles on version 2, names the wait on a budget denial, and says available once vm1 gives memory back', async () => {
+    const { h, g1, g2 } = await contended(true);
+    expect(msgs(g2, 'welcome')[0]).toMatchObject({ version: 2 });
+    expect(msgs(g2, 'ack')[1]).toMatchObject({ outcome: 'denied', reason: 'budget', retryAfterMs: 30_000 });
+    expect(h.lines.find((l) => l.msg === 'decision' && l.requestId === 'g-2')).toMatchObject({ outcome: 'denied', retryAfterMs: 30_000 });
+
+    // vm1's max is lowered to 512 MiB and it gives the rest back: the unplug frees its blocks
+    // over ~1 s; vm2 hears of it once, with what it could get now.
+    h.agent.setLimits('vm1', { minBytes: 0, maxBytes: 512 * MiB });
+    g1.session.receive(line({ type: 'resize', id: 'g-2', kind: 'shrink', targetBytes: 512 * MiB, reason: 'host-reclaim:reclaim-1' }));
+    expect(msgs(g2, 'available')).toEqual([]);
+    h.clock.increment(5000);
+    await settle();
+    h.clock.increment(1000);
+    expect(msgs(g2, 'available')).toEqual([{ type: 'available', bytes: 1536 * MiB }]);
+    expect(h.lines.find((l) => l.msg === 'budget available')).toMatchObject({ vm: 'vm2', bytes: 1536 * MiB, asked: 1536 * MiB, requested: GiB });
+    // Its next ask is granted; a later free is not announced again (it is no longer refused).
+    g2.session.receive(line(grow('g-3', 1536 * MiB)));
+    expect(msgs(g2, 'ack')[2]).toMatchObject({ outcome: 'granted', grantedBytes: 1536 * MiB });
+    await release({ h, g1 }, 'g-3', 256 * MiB);
+    expect(msgs(g2, 'available')).toHaveLength(1);
+  });
+
+  it('offers nothing the grant rule keeps for the VM that freed it (its unused share)', async () => {
+    const { h, g1, g2 } = await contended(true);
+    await release({ h, g1 }, 'g-2', 512 * MiB, true);
+    expect(h.agent.holdsBytes()).toBe(1536 * MiB);
+    expect(msgs(g2, 'available')).toEqual([]);
+  });
+
+  it('tells a version-1 guest neither the wait nor the free budget (it would not understand)', async () => {
+    const { h, g1, g2 } = await contended(false);
+    expect(msgs(g2, 'welcome')[0]).toMatchObject({ version: 1 });
+    expect(msgs(g2, 'ack')[1]).toMatchObject({ outcome: 'denied', reason: 'budget' });
+    expect(msgs(g2, 'ack')[1]).not.toHaveProperty('retryAfterMs');
+    await release({ h, g1 }, 'g-2', 512 * MiB);
+    expect(h.agent.holdsBytes()).toBe(1536 * MiB);
+    expect(msgs(g2, 'available')).toEqual([]);
+    // The budget is there: its next ask (every cooldownAfterDenyMs) gets it.
+    g2.session.receive(line(grow('g-3', 1536 * MiB)));
+    expect(msgs(g2, 'ack')[2]).toMatchObject({ outcome: 'granted', grantedBytes: 1536 * MiB });
+  });
+
+  it('forgets a refusal when its guest comes back speaking version 1', async () => {
+    const { h, g1, g2 } = await contended(true);
+    g2.session.detach('restart');
+    const again = h.connect('vm2');
+    again.session.receive(line(hello));
+    await release({ h, g1 }, 'g-2', 512 * MiB);
+    expect(h.agent.holdsBytes()).toBe(1536 * MiB);
+    expect(msgs(again, 'available')).toEqual([]);
+    expect(msgs(g2, 'available')).toEqual([]);
+  });
+
+  it('names the reclaim interval to a VM under its share, whose memory is being asked back', async () => {
+    const h = makeHarness([{ name: 'vm1', maxBytes: 2 * GiB }, { name: 'vm2', maxBytes: 256 * MiB }], 2 * GiB, { reclaimIntervalMs: 10_000, budgetRetryAfterMs: 30_000 });
+    const g1 = h.connect('vm1');
+    const g2 = h.connect('vm2');
+    g1.session.receive(line(hello2));
+    g2.session.receive(line(hello2));
+    g1.session.receive(line(grow('g-1', 2 * GiB)));
+    h.clock.increment(1000);
+    await settle();
+    h.agent.setLimits('vm2', { minBytes: 0, maxBytes: 2 * GiB });
+    // vm2's share is now 1 GiB; the first ask gets the 256 MiB left, the second nothing.
+    g2.session.receive(line(grow('g-1', GiB)));
+    expect(msgs(g2, 'ack')[0]).toMatchObject({ outcome: 'partial', grantedBytes: 256 * MiB, reason: 'budget' });
+    g2.session.receive(line(grow('g-2', GiB)));
+    expect(msgs(g2, 'ack')[1]).toMatchObject({ outcome: 'denied', reason: 'budget', retryAfterMs: 10_000 });
+    expect(msgs(g1, 'reclaim')).toHaveLength(1);
   });
 });

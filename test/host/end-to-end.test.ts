@@ -49,7 +49,7 @@ describe('guest machine and host agent end to end over a unix socket', () => {
     const link: HostLink = makeHostLinkFromConfig(LinkSchema.parse({ transport: 'unix', socketPath, reconnectBaseMs: 20 }), { log: guestLog.log });
     cleanup.push(() => link.close());
     const records: TransitionRecord[] = [];
-    const machineConfig = MachineConfigSchema.parse({ timing: { cooldownAfterGrowMs: 50, cooldownAfterDenyMs: 50, cooldownAfterShrinkMs: 50 } });
+    const machineConfig = MachineConfigSchema.parse({ timing: { cooldownAfterGrowMs: 50, cooldownAfterDenyMs: 50, cooldownAfterDenyMaxMs: 50, cooldownAfterShrinkMs: 50 } });
     const actor = createActor(resizerMachine.provide(makeResizerEffects(link, guestLog.log)), {
       input: { config: machineConfig, idPrefix: 'e2e', pluggedBytes: 0 },
       inspect: makeTransitionTracer(guestLog.log, { onRecord: (r) => records.push(r) }),
@@ -128,7 +128,7 @@ describe('two guests and the host agent over unix sockets: borrowed budget comes
     const host: RunningAgent = await startHostAgent(config, { log: hostLog.log });
     cleanup.push(() => host.close());
 
-    const machineConfig = MachineConfigSchema.parse({ timing: { cooldownAfterGrowMs: 50, cooldownAfterDenyMs: 50, cooldownAfterShrinkMs: 50 } });
+    const machineConfig = MachineConfigSchema.parse({ timing: { cooldownAfterGrowMs: 50, cooldownAfterDenyMs: 50, cooldownAfterDenyMaxMs: 50, cooldownAfterShrinkMs: 50 } });
     const startGuest = (name: string) => {
       const log = makeMemoryLogger({ level: 'info' });
       const link = makeHostLinkFromConfig(LinkSchema.parse({ transport: 'unix', socketPath: path.join(dir, `${name}.sock`), reconnectBaseMs: 20 }), { log: log.log });

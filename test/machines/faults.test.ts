@@ -204,6 +204,70 @@ describe('host answers', () => {
     expect(h.resizes()).toHaveLength(2); // one more request, when the cooldown ended
     expect(h.resizes()[1]!.kind).toBe('grow');
   });
+
+  it('waits as long as a protocol-2 host names after a budget denial (within its own bounds), and asks at once when told budget freed', () => {
+    const h = startResizer(testConfig({ timing: { cooldownAfterDenyMs: 5000, cooldownAfterDenyMaxMs: 60_000 } })).ready();
+    h.tight();
+    h.send(pressure);
+    const first = h.resizes()[0]!;
+    h.send({ type: 'host.ack', id: first.id, outcome: 'denied', grantedBytes: 0, reason: 'budget', retryAfterMs: 30_000 });
+    expect(h.state()).toBe('ready.cooling');
+    expect(h.ctx().cooldownMs).toBe(30_000);
+    // Past the guest's own 5 s: still quiet, however hard free memory falls.
+    for (let t = 0; t < 20_000; t += 1000) {
+      h.send(headroom);
+      h.advance(1000);
+    }
+    expect(h.resizes()).toHaveLength(1);
+    h.send({ type: 'host.available', bytes: 512 * MiB });
+    expect(h.resizes()).toHaveLength(2);
+    expect(h.resizes()[1]).toMatchObject({ kind: 'grow', fromBytes: first.fromBytes });
+    expect(h.state()).toBe('ready.awaiting-host.sent');
+  });
+
+  it('asks for the denied need when told budget freed, even if no pressure came since; not after it relaxed', () => {
+    const h = startResizer().ready();
+    h.tight();
+    h.send(pressure);
+    const first = h.resizes()[0]!;
+    h.send({ type: 'host.ack', id: first.id, outcome: 'denied', grantedBytes: 0, reason: 'budget', retryAfterMs: 30_000 });
+    h.send({ type: 'host.available', bytes: 512 * MiB });
+    expect(h.resizes()).toHaveLength(2);
+    expect(h.resizes()[1]!.targetBytes).toBe(first.targetBytes);
+
+    const g = startResizer().ready();
+    g.tight();
+    g.send(pressure);
+    g.send({ type: 'host.ack', id: g.resizes()[0]!.id, outcome: 'denied', grantedBytes: 0, reason: 'budget', retryAfterMs: 30_000 });
+    g.send({ type: 'psi.relaxed' });
+    g.send({ type: 'host.available', bytes: 512 * MiB });
+    expect(g.resizes()).toHaveLength(1);
+    expect(g.state()).toBe('ready.cooling');
+  });
+
+  it('caps a hostile wait at cooldownAfterDenyMaxMs, ignores a wait on other denials, and ignores available when not refused', () => {
+    const h = startResizer(testConfig({ timing: { cooldownAfterDenyMs: 5000, cooldownAfterDenyMaxMs: 60_000 } })).ready();
+    h.tight();
+    h.send(pressure);
+    h.send({ type: 'host.ack', id: h.resizes()[0]!.id, outcome: 'denied', grantedBytes: 0, reason: 'budget', retryAfterMs: 24 * 3600 * 1000 });
+    expect(h.ctx().cooldownMs).toBe(60_000);
+
+    const r = startResizer(testConfig({ timing: { cooldownAfterDenyMs: 5000 } })).ready();
+    r.send(pressure);
+    r.send({ type: 'host.ack', id: r.resizes()[0]!.id, outcome: 'denied', grantedBytes: 0, reason: 'shutting-down', retryAfterMs: 30_000 });
+    expect(r.ctx().cooldownMs).toBe(5000);
+
+    // After a grant, `available` is not an invitation: the machine grows on its own signals.
+    const g = startResizer().ready();
+    g.tight();
+    g.send(pressure);
+    const req = g.resizes()[0]!;
+    g.send({ type: 'host.ack', id: req.id, outcome: 'granted', grantedBytes: req.targetBytes });
+    g.send({ type: 'mem.observed', pluggedBytes: req.targetBytes });
+    expect(g.state()).toBe('ready.cooling');
+    g.send({ type: 'host.available', bytes: MAX });
+    expect(g.resizes()).toHaveLength(1);
+  });
 });
 
 describe('completion is what the guest observes', () => {

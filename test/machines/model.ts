@@ -44,6 +44,7 @@ function payloadsFor(s: Snap): ResizerEvent[] {
     { type: 'host.limits', minBytes: 0, maxBytes: 4 * GiB },
     { type: 'host.limits', minBytes: 0, maxBytes: c.pluggedBytes },
     { type: 'host.reclaim', id: 'r1', bytes: 512 * MiB },
+    { type: 'host.available', bytes: 512 * MiB },
     { type: 'psi.pressure', severity: 'some', stallPercent: 10 },
     { type: 'psi.pressure', severity: 'full', stallPercent: 40 },
     { type: 'headroom.low', memAvailableBytes: 64 * MiB, secondsToReserve: 0.5, consumeBps: 100e6 },
@@ -52,6 +53,7 @@ function payloadsFor(s: Snap): ResizerEvent[] {
     { type: 'host.ack', id, outcome: 'partial', grantedBytes: half },
     { type: 'host.ack', id, outcome: 'denied', grantedBytes: from, reason: 'at-max' },
     { type: 'host.ack', id, outcome: 'denied', grantedBytes: from, reason: 'budget' },
+    { type: 'host.ack', id, outcome: 'denied', grantedBytes: from, reason: 'budget', retryAfterMs: 30_000 },
     { type: 'host.ack', id, outcome: 'busy', grantedBytes: from, retryAfterMs: 300 },
     { type: 'host.ack', id: 'stale-0', outcome: 'granted', grantedBytes: MAX },
   ];

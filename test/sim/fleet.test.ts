@@ -85,6 +85,33 @@ describe('fleet simulation (several VMs, one real host agent)', () => {
     const theirs = await runFleet(squeeze, staticMax);
     expect(theirs.limits[0]!.compliedAfterS).toBeNull();
   }, 30_000);
+
+  it('a VM refused budget waits as the agent says instead of asking every 5 s, and is told the moment budget frees', async () => {
+    // 'hungry' wants ~2 GiB of device memory; 'idle' needs none but its unused share reserves
+    // 1 GiB, until the operator lowers its max to 0 at 600 s.
+    const freed: FleetScenario = {
+      name: 'test-freed',
+      description: 'a reserved share released by lowering an idle VM\'s max',
+      durationS: 900,
+      budgetBytes: 2 * GiB,
+      vms: [vm('hungry', ramp(400 * MiB, 2.3 * GiB, 0, 300)), vm('idle', () => 300 * MiB)],
+      events: [{ atS: 600, vm: 'idle', maxBytes: 0 }],
+    };
+    const r = await runFleet(freed, memresize);
+    const hungry = r.vms[0]!;
+    // ~450 s held at its share: one ask per budgetRetryAfterMs (30 s), not ~90 at 5 s.
+    expect(hungry.metrics.requests.denied).toBeGreaterThan(5);
+    expect(hungry.metrics.requests.denied).toBeLessThan(30);
+    expect(hungry.metrics.requests.available).toBeGreaterThanOrEqual(1);
+    // The first grant follows the release at once, not the end of a 30 s wait (the holdings
+    // series is ~1.5 s apart); the rest follows in the daemon's ordinary steps.
+    const before = r.holds.filter((p) => p.tS < 600);
+    expect(Math.max(...before.map((p) => p.bytes))).toBeLessThanOrEqual(1 * GiB);
+    const first = r.holds.find((p) => p.tS >= 600 && p.bytes > 1 * GiB);
+    expect(first).toBeDefined();
+    expect(first!.tS).toBeLessThanOrEqual(602);
+    expect(r.holds.find((p) => p.tS >= 600 && p.bytes > 1.5 * GiB)!.tS).toBeLessThan(620);
+  }, 30_000);
 });
 
 describe('fleet verdict and dominance', () => {

@@ -56,7 +56,7 @@ describe('guest protocol link', () => {
     link.sendHello('g1');
     link.sendResize({ id: 'g1-1', kind: 'grow', targetBytes: 1 << 27, fromBytes: 0, reason: 'psi-some', pressure: { source: 'psi', severity: 'some', stallPercent: 250 }, attempt: 0 });
     await until(() => host.received.length === 2);
-    expect(JSON.parse(host.received[0]!)).toEqual({ type: 'hello', versions: [1], idPrefix: 'g1', software: 'memresize/0.1.0' });
+    expect(JSON.parse(host.received[0]!)).toEqual({ type: 'hello', versions: [1, 2], idPrefix: 'g1', software: 'memresize/0.1.0' });
     // The guest sanitizes its own request: a stall share above 100% is clamped.
     expect(JSON.parse(host.received[1]!)).toMatchObject({ type: 'resize', id: 'g1-1', targetBytes: 1 << 27, pressure: { stallPercent: 100 } });
 
@@ -65,16 +65,18 @@ describe('guest protocol link', () => {
     host.write(`${'x'.repeat(70_000)}\n`);
     host.write('{"type":"ping","id":"p1"}\n{"type":"ack","id":"g1-1","outcome":"partial","grantedBytes":67108864,"reason":"budget"}\n');
     host.write('{"type":"done","id":"g1-1","status":"complete","pluggedBytes":67108864}\n{"type":"limits","minBytes":0,"maxBytes":536870912}\n{"type":"reclaim","id":"r1","bytes":33554432}\n');
-    await until(() => events.length === 6);
+    host.write('{"type":"available","bytes":-1}\n{"type":"available","bytes":134217728}\n');
+    await until(() => events.length === 7);
     expect(events.slice(1)).toEqual([
       { type: 'host.welcome', minBytes: 0, maxBytes: 1 << 30, blockBytes: 2 << 20, requestedBytes: 0, pluggedBytes: 0 },
       { type: 'host.ack', id: 'g1-1', outcome: 'partial', grantedBytes: 64 << 20, reason: 'budget' },
       { type: 'host.done', id: 'g1-1', status: 'complete', pluggedBytes: 64 << 20 },
       { type: 'host.limits', minBytes: 0, maxBytes: 512 << 20 },
       { type: 'host.reclaim', id: 'r1', bytes: 32 << 20 },
+      { type: 'host.available', bytes: 128 << 20 },
     ]);
     const counters = (link as ReturnType<typeof makeProtocolLink>).counters;
-    expect(counters).toMatchObject({ invalidJson: 1, schema: 1, unknownType: 1, lineTooLong: 1 });
+    expect(counters).toMatchObject({ invalidJson: 1, schema: 2, unknownType: 1, lineTooLong: 1 });
     await until(() => host.received.some((l) => l.includes('"pong"')));
     // One error reply and one warning per second, not one per bad line.
     expect(host.received.filter((l) => l.includes('"type":"error"'))).toHaveLength(1);
