@@ -519,6 +519,8 @@ export function createHostAgent(deps: HostAgentDeps): HostAgent {
     const vm = vms.get(name);
     if (!vm) throw new Error(`host agent: unknown VM ${name}`);
     if (vm.session) vm.session.detach('replaced by a new connection');
+    // A refusal is answered on the connection it was made on: a new one starts by asking.
+    waiting.delete(vm);
     const decoder = new LineDecoder();
     const counters = newCounters();
     const lines = new TokenBucket(d.linesPerSec, d.linesPerSec * 2, clock);

@@ -12,7 +12,6 @@ import { z } from 'zod';
  * for budget waits as long as the host says and is told when budget frees for it.
  */
 export const PROTOCOL_VERSIONS = [1, 2] as const;
-export const PROTOCOL_VERSION = 2;
 /** The first version whose guests understand `available` and a denial's `retryAfterMs`. */
 export const AVAILABLE_SINCE_VERSION = 2;
 

@@ -22,9 +22,12 @@ const vmArb = fc.record({
   latencyMs: fc.integer({ min: 0, max: 200 }),
 });
 
+/** Guests old and new: version 1 only, both, or 2 only (the agent speaks both). */
+const versionsArb = fc.constantFrom([1], [1, 2], [2]);
+
 const stepArb = (vms: number) =>
   fc.oneof(
-    { arbitrary: fc.record({ t: fc.constant('hello' as const), vm: fc.nat(vms - 1) }), weight: 1 },
+    { arbitrary: fc.record({ t: fc.constant('hello' as const), vm: fc.nat(vms - 1), versions: versionsArb }), weight: 1 },
     {
       weight: 8,
       arbitrary: fc.record({
@@ -37,7 +40,7 @@ const stepArb = (vms: number) =>
     },
     { arbitrary: fc.record({ t: fc.constant('bytes' as const), vm: fc.nat(vms - 1), bytes: fc.uint8Array({ maxLength: 200 }) }), weight: 1 },
     { arbitrary: fc.record({ t: fc.constant('wait' as const), ms: fc.integer({ min: 0, max: 3000 }) }), weight: 3 },
-    { arbitrary: fc.record({ t: fc.constant('reconnect' as const), vm: fc.nat(vms - 1) }), weight: 1 },
+    { arbitrary: fc.record({ t: fc.constant('reconnect' as const), vm: fc.nat(vms - 1), versions: versionsArb }), weight: 1 },
     { arbitrary: fc.record({ t: fc.constant('outage' as const), vm: fc.nat(vms - 1), up: fc.boolean() }), weight: 1 },
     // An operator moving a VM's max (within its configured bounds) moves its share: lowered,
     // others borrow; raised again, they hold its share and are asked for it back.
@@ -45,8 +48,16 @@ const stepArb = (vms: number) =>
   );
 
 const scenarioArb = fc
-  .record({ vms: fc.array(vmArb, { minLength: 1, maxLength: 6 }), budgetBlocks: fc.integer({ min: 0, max: 1024 }) })
-  .chain((s) => fc.record({ vms: fc.constant(s.vms), budgetBlocks: fc.constant(s.budgetBlocks), steps: fc.array(stepArb(s.vms.length), { maxLength: 80 }) }));
+  // Half the budgets are tight (a few VMs' worth), so refusals, borrowing and offers of freed budget happen.
+  .record({ vms: fc.array(vmArb, { minLength: 1, maxLength: 6 }), budgetBlocks: fc.oneof(fc.integer({ min: 0, max: 1024 }), fc.integer({ min: 8, max: 96 })) })
+  .chain((s) =>
+    fc.record({
+      vms: fc.constant(s.vms),
+      budgetBlocks: fc.constant(s.budgetBlocks),
+      versions: fc.array(versionsArb, { minLength: s.vms.length, maxLength: s.vms.length }),
+      steps: fc.array(stepArb(s.vms.length), { maxLength: 80 }),
+    }),
+  );
 
 describe('host agent under arbitrary guests', () => {
   // The generators must reach the interesting cases, or the property proves little.
@@ -55,7 +66,7 @@ describe('host agent under arbitrary guests', () => {
     for (const k of ['granted', 'partial', 'denied:budget', 'denied:at-max', 'busy', 'done:partial', 'reclaim:limits']) expect(seen.get(k) ?? 0, k).toBeGreaterThan(0);
   });
 
-  fcTest.prop([scenarioArb], { numRuns: 300 })('never sizes a device outside its bounds or over budget, and never applies a retried id twice', async ({ vms, budgetBlocks, steps }) => {
+  fcTest.prop([scenarioArb], { numRuns: 300 })('never sizes a device outside its bounds or over budget, never applies a retried id twice, and says `available` only to version-2 guests it refused', async ({ vms, budgetBlocks, versions, steps }) => {
     const budget = budgetBlocks * BLOCK;
     const specs = vms.map((v, i) => ({
       name: `vm${i}`,
@@ -68,12 +79,12 @@ describe('host agent under arbitrary guests', () => {
     }));
     const h = makeHarness(specs, budget, { floodLimit: 10, reclaimIntervalMs: INTERVAL }, 'info');
     // A guest's first words on a new connection are its hello (the generator can add more).
-    const connect = (name: string) => {
+    const connect = (name: string, offered: readonly number[]) => {
       const g = h.connect(name);
-      g.session.receive(line({ type: 'hello', versions: [1] }));
+      g.session.receive(line({ type: 'hello', versions: offered }));
       return g;
     };
-    const guests: Guest[] = specs.map((s) => connect(s.name));
+    const guests: Guest[] = specs.map((s, i) => connect(s.name, versions[i]!));
     const allGuests: Guest[][] = specs.map((_, i) => [guests[i] as Guest]);
 
     for (const step of steps) {
@@ -89,11 +100,11 @@ describe('host agent under arbitrary guests', () => {
       } else {
         let g = guests[step.vm] as Guest;
         if (step.t === 'reconnect' || g.closed) {
-          g = connect(specs[step.vm]!.name);
+          g = connect(specs[step.vm]!.name, step.t === 'reconnect' ? step.versions : [1, 2]);
           guests[step.vm] = g;
           allGuests[step.vm]!.push(g);
         }
-        if (step.t === 'hello') g.session.receive(line({ type: 'hello', versions: [1] }));
+        if (step.t === 'hello') g.session.receive(line({ type: 'hello', versions: step.versions }));
         else if (step.t === 'resize') g.session.receive(line({ type: 'resize', id: step.id, kind: step.kind, targetBytes: step.target, reason: 'prop' }));
         else if (step.t === 'bytes') g.session.receive(Buffer.from(step.bytes));
       }
@@ -142,6 +153,24 @@ describe('host agent under arbitrary guests', () => {
       }
       const applied = [...finals.values()].filter((a) => a.outcome !== 'denied').length;
       expect(h.targets[s.name]!.length).toBe(applied);
+      // `available` only to a session that settled on version 2, within bounds, on the block
+      // grid, and only after a refusal for budget that no offer answered yet (offers as such:
+      // available.property.test.ts).
+      for (const g of allGuests[i]!) {
+        let version = 0;
+        let refused = false;
+        for (const m of g.sent) {
+          if (m.type === 'welcome') version = m.version;
+          if (m.type === 'ack' && m.reason === 'budget') refused = true;
+          if (m.type !== 'available') continue;
+          expect(version).toBe(2);
+          expect(refused).toBe(true);
+          refused = false;
+          expect(m.bytes).toBeGreaterThanOrEqual(s.minBytes);
+          expect(m.bytes).toBeLessThanOrEqual(s.maxBytes);
+          expect(m.bytes % BLOCK).toBe(0);
+        }
+      }
     });
   });
 

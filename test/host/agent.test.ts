@@ -359,7 +359,7 @@ describe('host agent: a VM refused budget is told when it frees (protocol 2)', (
     expect(msgs(g2, 'ack')[2]).toMatchObject({ outcome: 'granted', grantedBytes: 1536 * MiB });
   });
 
-  it('forgets a refusal when its guest comes back speaking version 1', async () => {
+  it('forgets a refusal when its guest reconnects: a new connection starts by asking', async () => {
     const { h, g1, g2 } = await contended(true);
     g2.session.detach('restart');
     const again = h.connect('vm2');
