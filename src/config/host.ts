@@ -106,7 +106,7 @@ export const MetricsSchema = z
 export const HostConfigSchema = z
   .object({
     log: LogSchema,
-    budgetBytes: bytes().describe('Device memory all VMs together may hold (sum of max(requested, plugged)).'),
+    budgetBytes: bytes().describe('Device memory all VMs together may hold (sum of max(requested, plugged)). SIGHUP applies a new one at once: lowered, the VMs above their shares are asked for the excess; raised, refused VMs are told.'),
     defaults: HostDefaultsSchema,
     metrics: MetricsSchema,
     vms: z.array(VmSchema).default([]).describe('The VMs served: name, channel (unix-connect / unix-listen / vsock-hybrid), adapter (qemu / fake), minBytes, maxBytes, weight, optional maxStepBytes / requestsPerSec / burst. Example in docs/protocol.md.'),

@@ -75,8 +75,15 @@ export interface HostAgent {
   holdsBytes(): number;
   setLimits(vm: string, limits: { minBytes: number; maxBytes: number }): void;
   requestReclaim(vm: string, bytes: number): string | undefined;
+  /**
+   * A new host budget (SIGHUP). Lowered below what the VMs hold: the VMs above their new
+   * shares are asked for the excess (`reclaim`, reason `budget`) and growth is refused until
+   * they shrink. Raised: the VMs refused budget hear `available`.
+   */
+  setBudget(bytes: number): void;
   /** Deny new requests from now on (graceful stop); running resizes finish. */
   shutdown(): void;
+  /** The budget in force. */
   readonly budgetBytes: number;
 }
 
@@ -98,7 +105,7 @@ interface Answer {
 }
 
 /** Why the agent asked a VM for memory back (the `reason` of `reclaim asked`). */
-type ReclaimReason = 'contention' | 'limits' | 'operator';
+type ReclaimReason = 'contention' | 'limits' | 'operator' | 'budget';
 
 interface VmRuntime {
   cfg: AgentVmConfig;
@@ -144,6 +151,7 @@ export function createHostAgent(deps: HostAgentDeps): HostAgent {
   const log = deps.log.child({ component: 'host-agent' });
   const d = config.defaults;
   let shuttingDown = false;
+  let budget = config.budgetBytes;
   const vms = new Map<string, VmRuntime>();
 
   for (const cfg of config.vms) {
@@ -203,7 +211,7 @@ export function createHostAgent(deps: HostAgentDeps): HostAgent {
   function refreshHolds(vm: VmRuntime): void {
     const holds = holdsOf(vm);
     if (holds < vm.holds && waiting.size > 0) scheduleOffer();
-    const share = shareOf(vm.cfg.weight, vm.maxBytes, config.budgetBytes, totalWeight);
+    const share = shareOf(vm.cfg.weight, vm.maxBytes, budget, totalWeight);
     const prot = Math.max(0, share - holds);
     const borrowed = Math.max(0, holds - share);
     sumHolds += holds - vm.holds;
@@ -234,7 +242,7 @@ export function createHostAgent(deps: HostAgentDeps): HostAgent {
     const dev = vm.adapter.state();
     const b = dev ? boundsOf(vm, dev) : { lo: vm.minBytes, hi: vm.maxBytes };
     metrics.vmSizes(vm.cfg.name, { requested: vm.requestedBytes, plugged: dev?.pluggedBytes ?? 0, min: b.lo, max: b.hi });
-    metrics.budget(config.budgetBytes, sumHolds);
+    metrics.budget(budget, sumHolds);
   }
 
   function send(s: SessionImpl, msg: HostMessage): void {
@@ -288,14 +296,16 @@ export function createHostAgent(deps: HostAgentDeps): HostAgent {
   }
 
   /**
-   * A VM under its share was refused budget that VMs above their shares hold: ask those
-   * borrowers for it (reclaim-plan.ts). Each borrower at most once per reclaimIntervalMs,
-   * so a starved VM retrying its grow does not turn into a stream of asks.
+   * Ask the VMs holding more than their shares for `shortfallBytes` (reclaim-plan.ts): for a
+   * VM under its share that was refused budget (`starved`, reason `contention`), or for a
+   * budget lowered below the holdings (no starved VM, reason `budget`). Each borrower at most
+   * once per reclaimIntervalMs, so a starved VM retrying its grow does not turn into a stream
+   * of asks.
    */
-  function reclaimFor(starved: VmRuntime, shortfallBytes: number, blockBytes: number): void {
+  function reclaimFor(starved: VmRuntime | null, shortfallBytes: number, blockBytes: number): void {
     // Only a VM holding a block or more above its share can be asked (planReclaim); the
     // running sum spares the O(VMs) scan in the common case of a budget simply used up.
-    if (sumBorrowed - starved.borrowedTerm < blockBytes) return;
+    if (sumBorrowed - (starved?.borrowedTerm ?? 0) < blockBytes) return;
     const now = clock.now();
     const borrowers: Borrower[] = [];
     const sessions = new Map<string, [VmRuntime, SessionImpl, number]>();
@@ -303,7 +313,7 @@ export function createHostAgent(deps: HostAgentDeps): HostAgent {
       const s = o.session;
       const dev = o.adapter.state();
       if (o === starved || !s?.helloDone || !dev || now - o.lastReclaimAtMs < d.reclaimIntervalMs) continue;
-      const share = shareOf(o.cfg.weight, o.maxBytes, config.budgetBytes, totalWeight);
+      const share = shareOf(o.cfg.weight, o.maxBytes, budget, totalWeight);
       // Shares are fractional, blocks are not: everyone is owed its share rounded down to the
       // block (entitledShortfall does the same), or the owed blocks could exceed the budget.
       const excess = holdsOf(o) - Math.max(alignDown(share, dev.blockBytes), boundsOf(o, dev).lo);
@@ -313,7 +323,8 @@ export function createHostAgent(deps: HostAgentDeps): HostAgent {
     }
     for (const ask of planReclaim(shortfallBytes, borrowers, blockBytes)) {
       const [o, s, share] = sessions.get(ask.name)!;
-      askReclaim(o, s, ask.bytes, { reason: 'contention', forVm: starved.cfg.name, shortfall: shortfallBytes, holds: holdsOf(o), share: Math.floor(share) });
+      const why = starved ? { reason: 'contention' as const, forVm: starved.cfg.name } : { reason: 'budget' as const, budget };
+      askReclaim(o, s, ask.bytes, { ...why, shortfall: shortfallBytes, holds: holdsOf(o), share: Math.floor(share) });
     }
   }
 
@@ -332,7 +343,7 @@ export function createHostAgent(deps: HostAgentDeps): HostAgent {
       requestedBytes: vm.requestedBytes,
       pluggedBytes: dev.pluggedBytes,
       weight: vm.cfg.weight,
-      budgetBytes: config.budgetBytes,
+      budgetBytes: budget,
       others,
     });
     return { decision, others };
@@ -432,7 +443,7 @@ export function createHostAgent(deps: HostAgentDeps): HostAgent {
         plugged: dev.pluggedBytes,
         min: b.lo,
         max: b.hi,
-        budget: config.budgetBytes,
+        budget,
         othersHold: others.holdsBytes,
         share: decision.shareBytes,
         ceiling: decision.ceilingBytes,
@@ -578,7 +589,9 @@ export function createHostAgent(deps: HostAgentDeps): HostAgent {
   }
 
   return {
-    budgetBytes: config.budgetBytes,
+    get budgetBytes() {
+      return budget;
+    },
     attach,
     holdsBytes,
     status: () =>
@@ -613,6 +626,18 @@ export function createHostAgent(deps: HostAgentDeps): HostAgent {
         limitsReclaim(vm);
       }
       publish(vm);
+    },
+    setBudget(bytes) {
+      const from = budget;
+      budget = bytes;
+      // Every share moves with the budget: rebuild each VM's terms of the running sums.
+      for (const vm of vms.values()) refreshHolds(vm);
+      log.info({ from, to: bytes, holds: sumHolds }, 'budget changed');
+      for (const vm of vms.values()) publish(vm);
+      if (sumHolds > budget) {
+        const blocks = [...vms.values()].map((v) => v.adapter.state()?.blockBytes ?? 0);
+        reclaimFor(null, sumHolds - budget, Math.max(1, ...blocks));
+      } else if (bytes > from && waiting.size > 0) scheduleOffer();
     },
     requestReclaim(name, bytes) {
       const vm = vms.get(name);

@@ -32,12 +32,13 @@ export interface HostReconfigureReport {
 }
 
 /**
- * What a running agent can change: the log level, and each VM's min/max (the agent
- * bounds every later grant by them and sends `limits` to the connected guest). The
- * budget, weights, steps, rates, channels and adapters are fixed when the agent starts
- * (the agent keeps running sums and buckets built from them).
+ * What a running agent can change: the log level, the budget (lowered: the VMs above their
+ * new shares are asked for the excess; raised: refused VMs hear `available`) and each VM's
+ * min/max (the agent bounds every later grant by them and sends `limits` to the connected
+ * guest). Weights, steps, rates, channels and adapters are fixed when the agent starts (the
+ * agent keeps running sums and buckets built from them).
  */
-const LIVE_PATHS = [/^log\.level$/, /^vms\[[^\]]+\]\.(minBytes|maxBytes)$/];
+const LIVE_PATHS = [/^log\.level$/, /^budgetBytes$/, /^vms\[[^\]]+\]\.(minBytes|maxBytes)$/];
 
 export async function startHostAgent(config: HostConfig, deps: { log: Logger; clock?: Clock }): Promise<RunningAgent> {
   const clock = deps.clock ?? realClock;
@@ -79,7 +80,8 @@ export async function startHostAgent(config: HostConfig, deps: { log: Logger; cl
         return { ...vm, minBytes: nv.minBytes, maxBytes: nv.maxBytes };
       });
       if (applied.includes('log.level')) deps.log.level = next.log.level;
-      running = { ...running, log: { ...running.log, level: next.log.level }, vms };
+      if (applied.includes('budgetBytes')) agent.setBudget(next.budgetBytes);
+      running = { ...running, budgetBytes: next.budgetBytes, log: { ...running.log, level: next.log.level }, vms };
       const report = { changed, applied, needsRestart };
       deps.log.info(report, changed.length === 0 ? 'config reloaded: no change' : 'config reloaded');
       if (needsRestart.length > 0) deps.log.warn({ needsRestart }, 'config changes need a restart; kept as they were');

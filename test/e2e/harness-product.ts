@@ -58,6 +58,8 @@ export function guestConfigYaml(extra: Record<string, unknown> = {}): string {
 export interface HostVmLimits {
   minBytes?: number;
   maxBytes: number;
+  /** The host budget (default: the VM's whole virtio-mem device, i.e. no contention). */
+  budgetBytes?: number;
   requestsPerSec?: number;
   burst?: number;
   /** Extra fields of the VM's qemu adapter (e.g. unplugTimeoutMs). */
@@ -81,7 +83,7 @@ export function hostConfigYaml(vm: Vm, limits: HostVmLimits, defaults: Record<st
     HostConfigSchema,
     stringify({
       log: { level: 'info', pretty: 'never' },
-      budgetBytes: vm.virtioMemBytes,
+      budgetBytes: limits.budgetBytes ?? vm.virtioMemBytes,
       metrics: { enabled: false },
       defaults,
       vms: [entry],

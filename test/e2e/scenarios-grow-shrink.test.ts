@@ -3,7 +3,9 @@
  * `memresize host` driving QEMU over QMP: grow under a fast anonymous workload (the control
  * run without the daemon is control-oom.test.ts), shrink once it exits, grow again under
  * page-cache pressure; a3: no grow for a cgroup that thrashes at its own memory.max; f: the
- * operator lowers the max below what the VM holds and the agent's reclaim shrinks it at once.
+ * operator lowers the max below what the VM holds and the agent's reclaim shrinks it at once;
+ * g: a grow refused for budget is answered by `available` (protocol 2) once the operator
+ * raises the budget, and the daemon grows at once instead of waiting out the named wait.
  */
 import { writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -21,6 +23,8 @@ const ONE_STEP = 128 * MiB;
 const PASSES = 8;
 /** Step f: the max the operator lowers the VM to while it holds more. */
 const LOWERED_MAX = 256 * MiB;
+/** Step g: the host budget while the workload grows (less than 900 MiB of anon needs). */
+const LOW_BUDGET = 384 * MiB;
 
 async function waitFor(cond: () => boolean, ms: number): Promise<boolean> {
   const end = Date.now() + ms;
@@ -172,6 +176,36 @@ describe.skipIf(skip !== undefined)('scenarios a, b, a2: memresize grows a guest
     // No regrow past the new max.
     expect(await p.vm.mem.requestedSize()).toBeLessThanOrEqual(LOWERED_MAX);
     recordFigure('f_lowered_max_to_device_ms', ms, 'ms', p.vm.accel, `SIGHUP (max ${LOWERED_MAX / MiB} MiB) -> device <= max, from ${grown / MiB} MiB`);
+  });
+
+  it('g: a grow refused for budget waits as the agent says, and grows at once when the operator raises the budget (available)', async () => {
+    const mark = daemonTransitions(p.vm).length;
+    let hostMark = p.host.lines().length;
+    writeFileSync(p.host.configFile, hostConfigYaml(p.vm, { maxBytes: MAX, budgetBytes: LOW_BUDGET }));
+    process.kill(p.host.pid!, 'SIGHUP');
+    expect(await waitFor(() => p.host.lines().slice(hostMark).some((l) => l.msg === 'budget changed' && l.to === LOW_BUDGET), 10_000), 'the agent did not take the new budget').toBe(true);
+
+    // 900 MiB at 50 MB/s: the VM reaches the budget and is refused the rest.
+    const work = p.vm.guest.start('node alloc.mjs 900 50 5');
+    const refused = await waitFor(() => p.host.lines().slice(hostMark).some((l) => l.msg === 'decision' && l.outcome === 'denied' && l.reason === 'budget'), 60_000);
+    expect(refused, 'no grow was refused for budget').toBe(true);
+    const denial = p.host.lines().slice(hostMark).find((l) => l.msg === 'decision' && l.outcome === 'denied' && l.reason === 'budget')!;
+    expect(denial.retryAfterMs, 'a protocol-2 guest is told how long to wait').toBe(30_000);
+
+    hostMark = p.host.lines().length;
+    const raisedAt = performance.now();
+    writeFileSync(p.host.configFile, hostConfigYaml(p.vm, { maxBytes: MAX }));
+    process.kill(p.host.pid!, 'SIGHUP');
+    const grew = await p.vm.mem.waitSize((s) => s > LOW_BUDGET, 20_000, 100);
+    const ms = performance.now() - raisedAt;
+    expect(grew.ok, `device still at ${grew.size / MiB} MiB 20 s after the budget was raised`).toBe(true);
+    expect(p.host.lines().slice(hostMark).find((l) => l.msg === 'budget available'), 'the agent did not tell the refused VM').toMatchObject({ vm: 'e2e' });
+    const after = daemonTransitions(p.vm).slice(mark);
+    expect(after.some((t) => t.event === 'host.available' && t.to.startsWith('ready.awaiting-host')), 'the daemon did not ask on available').toBe(true);
+    // Well inside the 30 s the denial named: the grow followed the offer, not the timer.
+    expect(ms).toBeLessThan(15_000);
+    const res = await work.done;
+    recordFigure('g_budget_raised_to_grow_ms', ms, 'ms', p.vm.accel, `SIGHUP (budget ${LOW_BUDGET / MiB} MiB -> whole device) -> device > ${LOW_BUDGET / MiB} MiB, after a budget denial; workload exit ${res.status}`);
   });
 
   it('the daemon did not keep crashing (restarted at most twice by /init)', () => {

@@ -388,3 +388,38 @@ describe('host agent: a VM refused budget is told when it frees (protocol 2)', (
     expect(msgs(g1, 'reclaim')).toHaveLength(1);
   });
 });
+
+describe('host agent: the budget changed while running (SIGHUP)', () => {
+  const msgs = (g: { sent: { type: string }[] }, type: string) => g.sent.filter((m) => m.type === type);
+  const hello2 = { type: 'hello', versions: [1, 2], idPrefix: 'g' };
+
+  it('asks the VMs above their new shares for the excess when lowered, and offers the budget when raised', async () => {
+    const h = makeHarness([{ name: 'vm1', maxBytes: 4 * GiB }, { name: 'vm2', maxBytes: 4 * GiB }], 4 * GiB, { availableDelayMs: 500 }, 'info');
+    const g1 = h.connect('vm1');
+    const g2 = h.connect('vm2');
+    g1.session.receive(line(hello2));
+    g2.session.receive(line(hello2));
+    g1.session.receive(line(grow('g-1', 1536 * MiB)));
+    g2.session.receive(line(grow('g-1', 512 * MiB)));
+    h.clock.increment(1000);
+    await settle();
+
+    // 2 GiB held; the budget goes to 1 GiB: shares 512 MiB each, vm1 holds 1 GiB above its.
+    h.agent.setBudget(GiB);
+    expect(h.agent.budgetBytes).toBe(GiB);
+    expect(h.lines.find((l) => l.msg === 'budget changed')).toMatchObject({ from: 4 * GiB, to: GiB, holds: 2 * GiB });
+    expect(msgs(g1, 'reclaim')).toEqual([{ type: 'reclaim', id: 'reclaim-1', bytes: GiB }]);
+    expect(msgs(g2, 'reclaim')).toEqual([]);
+    expect(h.lines.find((l) => l.msg === 'reclaim asked')).toMatchObject({ vm: 'vm1', reason: 'budget', budget: GiB, shortfall: GiB });
+    // Over the budget: no growth for anyone, vm2 included, until the holdings come down.
+    g2.session.receive(line(grow('g-2', 768 * MiB)));
+    expect(msgs(g2, 'ack')[1]).toMatchObject({ outcome: 'denied', reason: 'budget', retryAfterMs: 30_000 });
+
+    // The budget comes back: vm2, refused, hears of it without asking.
+    h.agent.setBudget(4 * GiB);
+    h.clock.increment(1000);
+    await settle();
+    expect(msgs(g2, 'available')).toEqual([{ type: 'available', bytes: 768 * MiB }]);
+    expect(h.agent.holdsBytes()).toBe(2 * GiB);
+  });
+});

@@ -1,7 +1,7 @@
 /**
  * Property tests of `available` (protocol 2): the agent tells a VM it refused for budget when
  * budget frees for it. Two promises, under any mix of grows, shrinks, partial unplugs, limit
- * changes and waits among version-2 guests:
+ * and budget changes and waits among version-2 guests:
  * - an offer is real: the first guest to ask for what it was offered gets exactly that;
  * - no offer is missed: once things settle, a VM still waiting (refused, not told since) would
  *   be refused again, so nothing it could have had was left unannounced.
@@ -27,6 +27,7 @@ const stepArb = (vms: number) =>
     { weight: 2, arbitrary: fc.record({ t: fc.constant('shrink' as const), vm: fc.nat(vms - 1), blocks: fc.integer({ min: 0, max: 128 }) }) },
     { weight: 3, arbitrary: fc.record({ t: fc.constant('wait' as const), ms: fc.integer({ min: 0, max: 3000 }) }) },
     { weight: 1, arbitrary: fc.record({ t: fc.constant('limits' as const), vm: fc.nat(vms - 1), maxShare: fc.double({ min: 0, max: 1, noNaN: true }) }) },
+    { weight: 1, arbitrary: fc.record({ t: fc.constant('budget' as const), blocks: fc.integer({ min: 16, max: 384 }) }) },
   );
 
 const scenarioArb = fc
@@ -82,6 +83,8 @@ describe('budget offers (available) under arbitrary version-2 guests', () => {
         h.clock.increment(step.ms);
         await settle();
         answerOffers();
+      } else if (step.t === 'budget') {
+        h.agent.setBudget(step.blocks * BLOCK);
       } else if (step.t === 'limits') {
         const sp = specs[step.vm]!;
         h.agent.setLimits(sp.name, { minBytes: 0, maxBytes: Math.floor((sp.maxBytes / BLOCK) * step.maxShare) * BLOCK });

@@ -13,8 +13,8 @@ afterEach(async () => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-const hostYaml = (sock: string, o: { budget?: string; max?: string; min?: string } = {}) =>
-  `budgetBytes: ${o.budget ?? '8GiB'}\nmetrics: { enabled: false }\nvms:\n  - name: vm1\n    channel: { kind: unix-listen, path: ${sock} }\n    adapter: { kind: fake }\n    minBytes: ${o.min ?? '0'}\n    maxBytes: ${o.max ?? '1GiB'}\n`;
+const hostYaml = (sock: string, o: { budget?: string; max?: string; min?: string; metrics?: string } = {}) =>
+  `budgetBytes: ${o.budget ?? '8GiB'}\nmetrics: ${o.metrics ?? '{ enabled: false }'}\nvms:\n  - name: vm1\n    channel: { kind: unix-listen, path: ${sock} }\n    adapter: { kind: fake }\n    minBytes: ${o.min ?? '0'}\n    maxBytes: ${o.max ?? '1GiB'}\n`;
 
 /** A bare protocol client: the messages the host sends, in order. */
 function guestClient(sock: string) {
@@ -35,7 +35,7 @@ function guestClient(sock: string) {
 }
 
 describe('memresize host: signals', () => {
-  it('SIGHUP sends new per-VM limits to the connected guest, logs what needs a restart, survives a bad file; SIGTERM exits 0', async () => {
+  it('SIGHUP applies a new budget and sends new per-VM limits to the connected guest, logs what needs a restart, survives a bad file; SIGTERM exits 0', async () => {
     const dir = tempDir('ops-host');
     dirs.push(dir);
     const sock = join(dir, 'vm1.sock');
@@ -48,11 +48,12 @@ describe('memresize host: signals', () => {
     await waitUntil('welcome', () => guest.got.some((m) => m.type === 'welcome'));
     expect(guest.got[0]).toMatchObject({ type: 'welcome', maxBytes: 2 ** 30 });
 
-    writeFileSync(cfg, hostYaml(sock, { max: '2GiB', min: '256MiB', budget: '16GiB' }));
+    writeFileSync(cfg, hostYaml(sock, { max: '2GiB', min: '256MiB', budget: '16GiB', metrics: '{ enabled: false, port: 9999 }' }));
     let mark = host.lines.length;
     host.proc.kill('SIGHUP');
     const reloaded = await host.waitFor('config reloaded', (l) => l.msg === 'config reloaded', 10_000, mark);
-    expect(reloaded).toMatchObject({ applied: ['vms[vm1].minBytes', 'vms[vm1].maxBytes'], needsRestart: ['budgetBytes'] });
+    expect(reloaded).toMatchObject({ applied: ['budgetBytes', 'vms[vm1].minBytes', 'vms[vm1].maxBytes'], needsRestart: ['metrics.port'] });
+    expect(host.lines.slice(mark).find((l) => l.msg === 'budget changed')).toMatchObject({ from: 8 * 2 ** 30, to: 16 * 2 ** 30 });
     await host.waitFor('restart warning', (l) => l.msg === 'config changes need a restart; kept as they were', 10_000, mark);
     await waitUntil('limits message', () => guest.got.some((m) => m.type === 'limits'));
     expect(guest.got.find((m) => m.type === 'limits')).toEqual({ type: 'limits', minBytes: 256 * 2 ** 20, maxBytes: 2 * 2 ** 30 });
