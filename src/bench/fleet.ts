@@ -32,7 +32,7 @@ export async function runFleetBench(opts: FleetBenchOptions): Promise<{ allPass:
     const [ours, ...baselines] = runs;
     opts.write(`### ${fleet.name}: ${fleet.description}\n\n${FLEET_HEAD}\n${runs.map(fleetRow).join('\n')}\n\n${ours!.policy}, per VM:\n\n${FLEET_VM_HEAD}\n${fleetVmRows(ours!)}\n\n`);
     const lowered = runs.map(limitsLines).filter((x) => x).join('\n');
-    if (lowered) opts.write(`Maxes lowered by the operator:\n\n${lowered}\n\n`);
+    if (lowered) opts.write(`Maxes and budgets lowered by the operator:\n\n${lowered}\n\n`);
     results.push(...runs);
     verdicts.push({ fleet: fleet.name, ...fleetVerdict(ours!, baselines) });
     writeFileSync(join(opts.outDir, `${fleet.name}.svg`), await fleetSvg(fleet.name, fleet.description, runs));

@@ -193,6 +193,7 @@ export function createHostAgent(deps: HostAgentDeps): HostAgent {
   /** VMs refused budget for a grow, to be told (`available`) when budget frees for them. */
   const waiting = new Set<VmRuntime>();
   let offerTimer: unknown;
+  let budgetRetry: unknown;
 
   const holdsOf = (vm: VmRuntime): number => Math.max(vm.requestedBytes, vm.adapter.state()?.pluggedBytes ?? 0);
   const holdsBytes = (): number => [...vms.values()].reduce((s, v) => s + holdsOf(v), 0);
@@ -326,6 +327,22 @@ export function createHostAgent(deps: HostAgentDeps): HostAgent {
       const why = starved ? { reason: 'contention' as const, forVm: starved.cfg.name } : { reason: 'budget' as const, budget };
       askReclaim(o, s, ask.bytes, { ...why, shortfall: shortfallBytes, holds: holdsOf(o), share: Math.floor(share) });
     }
+  }
+
+  /*
+   * Holdings over a lowered budget: ask the VMs above their shares for the excess, and again
+   * every reclaimIntervalMs until the holdings are under it. A guest gives what it can spare
+   * now (a job's memory only when the job ends) or refuses mid-resize; asking once would
+   * leave the rest to chance.
+   */
+  function reclaimOverBudget(): void {
+    if (budgetRetry !== undefined) clock.clearTimeout(budgetRetry);
+    budgetRetry = undefined;
+    for (const vm of vms.values()) refreshHolds(vm);
+    if (shuttingDown || sumHolds <= budget) return;
+    const blocks = [...vms.values()].map((v) => v.adapter.state()?.blockBytes ?? 0);
+    reclaimFor(null, sumHolds - budget, Math.max(1, ...blocks));
+    budgetRetry = clock.setTimeout(reclaimOverBudget, d.reclaimIntervalMs);
   }
 
   /** The grant rule (grant.ts) for this VM now, against everyone else's holdings. */
@@ -634,10 +651,8 @@ export function createHostAgent(deps: HostAgentDeps): HostAgent {
       for (const vm of vms.values()) refreshHolds(vm);
       log.info({ from, to: bytes, holds: sumHolds }, 'budget changed');
       for (const vm of vms.values()) publish(vm);
-      if (sumHolds > budget) {
-        const blocks = [...vms.values()].map((v) => v.adapter.state()?.blockBytes ?? 0);
-        reclaimFor(null, sumHolds - budget, Math.max(1, ...blocks));
-      } else if (bytes > from && waiting.size > 0) scheduleOffer();
+      reclaimOverBudget();
+      if (bytes > from && waiting.size > 0) scheduleOffer();
     },
     requestReclaim(name, bytes) {
       const vm = vms.get(name);
@@ -647,6 +662,7 @@ export function createHostAgent(deps: HostAgentDeps): HostAgent {
     shutdown() {
       shuttingDown = true;
       if (offerTimer !== undefined) clock.clearTimeout(offerTimer);
+      if (budgetRetry !== undefined) clock.clearTimeout(budgetRetry);
       waiting.clear();
       for (const vm of vms.values()) if (vm.limitsRetry !== undefined) clock.clearTimeout(vm.limitsRetry);
     },

@@ -73,12 +73,14 @@ async function render(spec: vl.TopLevelSpec): Promise<string> {
 export async function fleetSvg(name: string, description: string, runs: readonly FleetResult[]): Promise<string> {
   const first = runs[0];
   if (!first) return '';
-  const budgetGiB = first.metrics.budgetBytes / 2 ** 30;
+  const budgetGiB = Math.max(...first.holds.map((h) => h.budgetBytes), first.metrics.budgetBytes) / 2 ** 30;
   const held = first.vms.flatMap((v) => v.series.map((p) => ({ t_min: p.tS / 60, GiB: (p.vmBytes - v.bootBytes) / 2 ** 30, vm: v.name })));
   const holds = runs.flatMap((r) => r.holds.map((h) => ({ t_min: h.tS / 60, GiB: h.bytes / 2 ** 30, series: r.policy })));
   const psi = first.vms.flatMap((v) => v.series.map((p) => ({ t_min: p.tS / 60, avg10: p.psiSomeAvg10, vm: v.name })));
   const x = { field: 't_min', type: 'quantitative', title: 'minutes' } as const;
-  const budgetRule = { data: { values: [{}] }, mark: { type: 'rule' as const, strokeDash: [6, 4], strokeWidth: 1.5, color: 'black' }, encoding: { y: { datum: budgetGiB } } };
+  // The budget in force (an operator may change it during the run), as a dashed step line.
+  const budget = first.holds.map((h) => ({ t_min: h.tS / 60, GiB: h.budgetBytes / 2 ** 30 }));
+  const budgetRule = { data: { values: budget }, mark: { type: 'line' as const, interpolate: 'step-after' as const, strokeDash: [6, 4], strokeWidth: 1.5, color: 'black' }, encoding: { x, y: { field: 'GiB', type: 'quantitative' as const } } };
   const spec: vl.TopLevelSpec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: { text: name, subtitle: wrap(description, 110), anchor: 'start' },

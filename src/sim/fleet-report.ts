@@ -1,6 +1,7 @@
 /**
  * Text renderings of fleet runs and the fleet targets (docs/simulator.md, "Fleets"):
- * - the budget is never exceeded: the agent's holds stay <= budgetBytes at every tick;
+ * - the budget is never exceeded: the agent's holds stay <= the budget in force at every tick, but
+ *   for the give-back after an operator lowered it below them (the agent can only ask);
  * - a VM whose demand fits its weighted share is not hurt by its neighbours: no OOM kill and
  *   `some` stall <= 2 % in it, whatever the others do;
  * - those VMs hold <= 1.15 x their oracle (a VM held at its share is not judged on size);
@@ -19,7 +20,7 @@ export const FLEET_HEAD =
 export function fleetRow(r: FleetResult): string {
   const m = r.metrics;
   const q = r.vms.reduce((s, v) => ({ ok: s.ok + v.metrics.requests.granted, partial: s.partial + v.metrics.requests.partial, denied: s.denied + v.metrics.requests.denied }), { ok: 0, partial: 0, denied: 0 });
-  return `| ${r.fleet} | ${r.policy} | ${f(m.footprintGiBh)} | ${f(m.oracleGiBh)} | ${f(m.fitFootprintOverOracle)} | ${gib(m.meanHoldsBytes)} | ${gib(m.peakHoldsBytes)} / ${gib(m.budgetBytes)} | ${f(m.worstFitStallSomePercent, 3)} / ${f(m.worstStallSomePercent, 3)} | ${m.oomKillsInFitVms} / ${m.oomKills} | ${q.ok}/${q.partial}/${q.denied} | ${m.reclaimAsked} | ${r.wallMs.toFixed(0)} |`;
+  return `| ${r.fleet} | ${r.policy} | ${f(m.footprintGiBh)} | ${f(m.oracleGiBh)} | ${f(m.fitFootprintOverOracle)} | ${gib(m.meanHoldsBytes)} | ${gib(m.peakHoldsBytes)} / ${gib(m.budgetBytes)}${m.minBudgetBytes < m.budgetBytes ? ` (cut to ${gib(m.minBudgetBytes)})` : ''} | ${f(m.worstFitStallSomePercent, 3)} / ${f(m.worstStallSomePercent, 3)} | ${m.oomKillsInFitVms} / ${m.oomKills} | ${q.ok}/${q.partial}/${q.denied} | ${m.reclaimAsked} | ${r.wallMs.toFixed(0)} |`;
 }
 
 export const FLEET_VM_HEAD =
@@ -34,11 +35,13 @@ export function fleetVmRows(r: FleetResult): string {
     .join('\n');
 }
 
-/** One line per lowered max that caught a VM holding more: how long it took to give it back. */
+/** One line per lowered max or budget that caught the VMs holding more: how long they took to give it back. */
 export function limitsLines(r: FleetResult): string {
-  return r.limits
-    .map((l) => `- ${r.policy}: at ${l.atS} s ${l.vm}'s max lowered to ${gib(l.maxBytes)} GiB while it held ${gib(l.heldBytes)} GiB: ${l.compliedAfterS === null ? 'still above it while that max held' : `at or under it ${f(l.compliedAfterS, 1)} s later`}`)
-    .join('\n');
+  const when = (s: number | null, what: string) => (s === null ? `still above it while that ${what} held` : `at or under it ${f(s, 1)} s later`);
+  return [
+    ...r.limits.map((l) => `- ${r.policy}: at ${l.atS} s ${l.vm}'s max lowered to ${gib(l.maxBytes)} GiB while it held ${gib(l.heldBytes)} GiB: ${when(l.compliedAfterS, 'max')}`),
+    ...r.budgets.map((b) => `- ${r.policy}: at ${b.atS} s the budget lowered to ${gib(b.budgetBytes)} GiB while the VMs held ${gib(b.heldBytes)} GiB: ${when(b.compliedAfterS, 'budget')}`),
+  ].join('\n');
 }
 
 /**
@@ -54,7 +57,7 @@ export function fleetDominates(a: FleetResult, b: FleetResult): boolean {
 export function fleetVerdict(ours: FleetResult, baselines: readonly FleetResult[]): { pass: boolean; failures: string[] } {
   const m = ours.metrics;
   const failures: string[] = [];
-  if (m.peakHoldsBytes > m.budgetBytes) failures.push(`holds peaked at ${gib(m.peakHoldsBytes)} GiB > budget ${gib(m.budgetBytes)} GiB`);
+  if (m.overBudgetBytes > 0) failures.push(`holds went ${gib(m.overBudgetBytes)} GiB over the budget in force (outside a lowered budget's give-back)`);
   for (const v of ours.vms.filter((x) => x.fitsShare)) {
     if (v.metrics.oomKills > 0) failures.push(`${v.name}: ${v.metrics.oomKills} OOM kill(s) within its share`);
     if (v.metrics.stallSomePercent > 2) failures.push(`${v.name}: some stall ${f(v.metrics.stallSomePercent)}% > 2% within its share`);

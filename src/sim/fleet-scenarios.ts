@@ -26,14 +26,22 @@ export interface LimitsEvent {
   maxBytes: number;
 }
 
+/** An operator's live change of the host budget (SIGHUP as well). */
+export interface BudgetEvent {
+  atS: number;
+  budgetBytes: number;
+}
+
+export type FleetEvent = LimitsEvent | BudgetEvent;
+
 export interface FleetScenario {
   name: string;
   description: string;
   durationS: number;
-  /** Device memory all VMs together may hold (the agent's `budgetBytes`). */
+  /** Device memory all VMs together may hold (the agent's `budgetBytes`) at the start. */
   budgetBytes: number;
   vms: FleetVm[];
-  events?: LimitsEvent[];
+  events?: FleetEvent[];
 }
 
 const H = 3600;
@@ -121,6 +129,17 @@ export const FLEETS: FleetScenario[] = [
       { atS: 605, vm: 'batch', maxBytes: 256 * MiB },
       { atS: 1790, vm: 'batch', maxBytes: 4 * GiB },
       { atS: 4700, vm: 'web-b', maxBytes: 512 * MiB },
+    ],
+  },
+  {
+    name: 'fleet-budget-cut',
+    description: 'The fleet-squeeze VMs on 6 GiB. The operator cuts the host budget to 1.25 GiB at 34 min, in batch\'s second job (the VMs hold more: the agent asks the ones above their new shares for the excess), and gives it back at 50 min; 2 h.',
+    durationS: 2 * H,
+    budgetBytes: 6 * GiB,
+    vms: [webVm('web-a', 0), webVm('web-b', 1200), batchVm('batch', 0, 1 * GiB, { maxBytes: 4 * GiB })],
+    events: [
+      { atS: 2040, budgetBytes: 1.25 * GiB },
+      { atS: 3000, budgetBytes: 6 * GiB },
     ],
   },
 ];

@@ -33,6 +33,15 @@ export interface FleetVmResult {
   series: SeriesPoint[];
 }
 
+/** A budget lowered below the holdings: how long the fleet took to hold no more than it (null: never did). */
+export interface BudgetOutcome {
+  atS: number;
+  budgetBytes: number;
+  /** What the VMs held together when the budget was lowered. */
+  heldBytes: number;
+  compliedAfterS: number | null;
+}
+
 /** A lowered max: how long the VM took to hold no more than it (null: never did). */
 export interface LimitsOutcome {
   atS: number;
@@ -49,10 +58,17 @@ export interface FleetMetrics {
   footprintOverOracle: number;
   /** The same over the VMs that fit their shares (a VM held at its share is not over-sized). */
   fitFootprintOverOracle: number;
+  /** The budget at the start, and the lowest one in force during the run (budget events). */
   budgetBytes: number;
-  /** Device memory held by all VMs together (the agent's holds): mean and peak, and peak / budget. */
+  minBudgetBytes: number;
+  /** Device memory held by all VMs together (the agent's holds): mean and peak. */
   meanHoldsBytes: number;
   peakHoldsBytes: number;
+  /**
+   * The most the holds went over the budget in force, outside the give-back after a budget was
+   * lowered below them (the agent can only ask; it never unplugs): 0 when the agent kept it.
+   */
+  overBudgetBytes: number;
   oomKills: number;
   /** OOM kills in VMs whose demand fit their share: the agent promised them that much. */
   oomKillsInFitVms: number;
@@ -68,8 +84,9 @@ export interface FleetResult {
   vms: FleetVmResult[];
   metrics: FleetMetrics;
   limits: LimitsOutcome[];
-  /** Sum of holds over time, for the chart. */
-  holds: { tS: number; bytes: number }[];
+  budgets: BudgetOutcome[];
+  /** Sum of holds over time and the budget in force, for the chart. */
+  holds: { tS: number; bytes: number; budgetBytes: number }[];
   wallMs: number;
 }
 
@@ -104,7 +121,9 @@ export async function runFleet(fleet: FleetScenario, policy: Policy, opts: Fleet
   for (const { spec, vm } of vms) vm.start(policy, { clock, host: sim.hosts.get(spec.name)!, log: log.child({ vm: spec.name }), config });
 
   const totalWeight = fleet.vms.reduce((s, v) => s + (v.weight ?? 1), 0);
-  const shareFor = (i: number, maxBytes: number) => alignDown(shareOf(fleet.vms[i]!.weight ?? 1, maxBytes, fleet.budgetBytes, totalWeight), vms[i]!.vm.device.p.blockBytes);
+  let budget = fleet.budgetBytes;
+  const maxOf = vms.map(({ spec }) => spec.maxBytes);
+  const shareFor = (i: number, maxBytes: number) => alignDown(shareOf(fleet.vms[i]!.weight ?? 1, maxBytes, budget, totalWeight), vms[i]!.vm.device.p.blockBytes);
   const per = vms.map(({ spec }, i) => ({
     share: shareFor(i, spec.maxBytes),
     minShare: shareFor(i, spec.maxBytes),
@@ -114,23 +133,41 @@ export async function runFleet(fleet: FleetScenario, policy: Policy, opts: Fleet
   }));
   const endMs = fleet.durationS * 1000;
   const seriesEvery = seriesInterval(endMs, tickMs, opts.seriesPoints);
-  const holds: { tS: number; bytes: number }[] = [];
+  const holds: FleetResult['holds'] = [];
   let holdsSum = 0;
   let holdsPeak = 0;
+  let minBudget = budget;
+  let overBudget = 0;
   let ticks = 0;
   const events = [...(fleet.events ?? [])].sort((a, b) => a.atS - b.atS);
   const indexOf = new Map(fleet.vms.map((v, i) => [v.name, i]));
-  for (const e of events) if (!indexOf.has(e.vm)) throw new Error(`fleet ${fleet.name}: an event at ${e.atS} s names VM '${e.vm}', which the fleet does not have`);
+  for (const e of events) if ('vm' in e && !indexOf.has(e.vm)) throw new Error(`fleet ${fleet.name}: an event at ${e.atS} s names VM '${e.vm}', which the fleet does not have`);
   const limits: (LimitsOutcome & { i: number; open: boolean })[] = [];
+  const budgets: (BudgetOutcome & { open: boolean })[] = [];
   const held = (i: number) => Math.max(vms[i]!.vm.device.requestedBytes, vms[i]!.vm.device.pluggedBytes);
+  const setShare = (i: number) => {
+    per[i]!.share = shareFor(i, maxOf[i]!);
+    per[i]!.minShare = Math.min(per[i]!.minShare, per[i]!.share);
+  };
   for (let t = tickMs; t <= endMs; t += tickMs) {
     clock.advanceTo(t);
     while (events.length && events[0]!.atS * 1000 <= t) {
       const e = events.shift()!;
+      if ('budgetBytes' in e) {
+        sim.agent.setBudget(e.budgetBytes);
+        budget = e.budgetBytes;
+        minBudget = Math.min(minBudget, budget);
+        vms.forEach((_, i) => setShare(i));
+        // A newer budget ends the wait on the older one.
+        for (const b of budgets) b.open = false;
+        const h = sim.agent.holdsBytes();
+        if (h > budget) budgets.push({ ...e, open: true, heldBytes: h, compliedAfterS: null });
+        continue;
+      }
       const i = indexOf.get(e.vm)!;
       sim.agent.setLimits(e.vm, { minBytes: 0, maxBytes: e.maxBytes });
-      per[i]!.share = shareFor(i, e.maxBytes);
-      per[i]!.minShare = Math.min(per[i]!.minShare, per[i]!.share);
+      maxOf[i] = e.maxBytes;
+      setShare(i);
       // A newer max for the VM ends the wait on the older one (still null if it never complied).
       for (const l of limits) if (l.i === i) l.open = false;
       if (held(i) > e.maxBytes) limits.push({ ...e, i, open: true, heldBytes: held(i), compliedAfterS: null });
@@ -150,11 +187,18 @@ export async function runFleet(fleet: FleetScenario, policy: Policy, opts: Fleet
       }
     }
     const h = sim.agent.holdsBytes();
+    for (const b of budgets) {
+      if (b.open && h <= budget) {
+        b.compliedAfterS = t / 1000 - b.atS;
+        b.open = false;
+      }
+    }
+    if (!budgets.some((b) => b.open)) overBudget = Math.max(overBudget, h - budget);
     holdsSum += h;
     holdsPeak = Math.max(holdsPeak, h);
     ticks++;
     if (t % seriesEvery === 0) {
-      holds.push({ tS: t / 1000, bytes: h });
+      holds.push({ tS: t / 1000, bytes: h, budgetBytes: budget });
       vms.forEach(({ vm }, i) => per[i]!.series.push(vm.point(t)));
     }
   }
@@ -175,14 +219,15 @@ export async function runFleet(fleet: FleetScenario, policy: Policy, opts: Fleet
     policy: policy.name,
     seed,
     vms: results,
-    metrics: fleetMetrics(results, fleet.budgetBytes, holdsSum / Math.max(1, ticks), holdsPeak),
+    metrics: { ...fleetMetrics(results, fleet.budgetBytes, holdsSum / Math.max(1, ticks), holdsPeak), minBudgetBytes: minBudget, overBudgetBytes: Math.max(0, overBudget) },
     limits: limits.map(({ i: _i, open: _o, ...l }) => l),
+    budgets: budgets.map(({ open: _o, ...b }) => b),
     holds,
     wallMs: performance.now() - wall0,
   };
 }
 
-function fleetMetrics(vms: readonly FleetVmResult[], budgetBytes: number, meanHoldsBytes: number, peakHoldsBytes: number): FleetMetrics {
+function fleetMetrics(vms: readonly FleetVmResult[], budgetBytes: number, meanHoldsBytes: number, peakHoldsBytes: number): Omit<FleetMetrics, 'minBudgetBytes' | 'overBudgetBytes'> {
   const sum = (xs: readonly FleetVmResult[], f: (m: RunMetrics) => number) => xs.reduce((s, v) => s + f(v.metrics), 0);
   const fit = vms.filter((v) => v.fitsShare);
   const ratio = (xs: readonly FleetVmResult[]) => {

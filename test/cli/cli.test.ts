@@ -88,7 +88,7 @@ describe('memresize CLI', () => {
     expect(ok.out).toMatch(/at 605 s batch's max lowered to 0\.25 GiB while it held 2\.00 GiB: still above it/);
     const bad = run(['sim', '--fleet', 'nope']);
     expect(bad.code).toBe(2);
-    expect(bad.err).toMatch(/unknown fleet 'nope' \(one of fleet-rogue, fleet-batch, fleet-squeeze, or random:<seed>\)/);
+    expect(bad.err).toMatch(/unknown fleet 'nope' \(one of fleet-rogue, fleet-batch, fleet-squeeze, fleet-budget-cut, or random:<seed>\)/);
   });
 
   it('bench --fleet --random runs memresize on random fleets, checks the fleet targets and writes random-fleets.json', () => {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { GiB, MiB } from '../../src/config/units.ts';
 import { runFleet, type FleetResult } from '../../src/sim/fleet.ts';
 import { fleetDominates, fleetVerdict } from '../../src/sim/fleet-report.ts';
-import { findFleet, type FleetScenario, type FleetVm } from '../../src/sim/fleet-scenarios.ts';
+import { findFleet, type FleetEvent, type FleetScenario, type FleetVm } from '../../src/sim/fleet-scenarios.ts';
 import { randomFleet } from '../../src/sim/random-fleets.ts';
 import { findPolicy } from '../../src/sim/policies/index.ts';
 import { traceWorkload } from '../../src/sim/workload.ts';
@@ -65,16 +65,18 @@ describe('fleet simulation (several VMs, one real host agent)', () => {
     expect(a.holds).toEqual(b.holds);
   }, 30_000);
 
+  /** A 1 GiB job ends at 400 s; the operator's event comes at 402 s, before the daemon's own shrink. */
+  const afterJob = (event: FleetEvent): FleetScenario => ({
+    name: 'test-after-job',
+    description: 'an operator event right after a job',
+    durationS: 600,
+    budgetBytes: 6 * GiB,
+    vms: [vm('batch', (t) => (t >= 100 && t < 400 ? 1.4 * GiB : 400 * MiB))],
+    events: [event],
+  });
+
   it('a lowered max is given back by the memresize daemon when the agent asks (reclaim), not by a policy that never answers', async () => {
-    // The job ends at 400 s; the max is lowered at 402 s, before the daemon's own shrink.
-    const squeeze: FleetScenario = {
-      name: 'test-squeeze',
-      description: 'a max lowered right after a job',
-      durationS: 600,
-      budgetBytes: 6 * GiB,
-      vms: [vm('batch', (t) => (t >= 100 && t < 400 ? 1.4 * GiB : 400 * MiB))],
-      events: [{ atS: 402, vm: 'batch', maxBytes: 128 * MiB }],
-    };
+    const squeeze = afterJob({ atS: 402, vm: 'batch', maxBytes: 128 * MiB });
     const ours = await runFleet(squeeze, memresize);
     expect(ours.limits).toHaveLength(1);
     expect(ours.limits[0]!.heldBytes).toBeGreaterThan(128 * MiB);
@@ -84,6 +86,20 @@ describe('fleet simulation (several VMs, one real host agent)', () => {
     expect(ours.vms[0]!.metrics.requests.reclaimAccepted).toBe(1);
     const theirs = await runFleet(squeeze, staticMax);
     expect(theirs.limits[0]!.compliedAfterS).toBeNull();
+  }, 30_000);
+
+  it('a budget cut below the holdings is given back through reclaim by the memresize daemon, not by a policy that never answers', async () => {
+    const cut = afterJob({ atS: 402, budgetBytes: 128 * MiB });
+    const ours = await runFleet(cut, memresize);
+    expect(ours.budgets).toHaveLength(1);
+    expect(ours.budgets[0]!.heldBytes).toBeGreaterThan(128 * MiB);
+    expect(ours.budgets[0]!.compliedAfterS).not.toBeNull();
+    expect(ours.budgets[0]!.compliedAfterS!).toBeLessThan(5);
+    expect(ours.vms[0]!.metrics.requests.reclaimAccepted).toBe(1);
+    expect(ours.metrics).toMatchObject({ minBudgetBytes: 128 * MiB, overBudgetBytes: 0 });
+    expect(ours.holds.at(-1)!.budgetBytes).toBe(128 * MiB);
+    const theirs = await runFleet(cut, staticMax);
+    expect(theirs.budgets[0]!.compliedAfterS).toBeNull();
   }, 30_000);
 
   it('a VM refused budget waits as the agent says instead of asking every 5 s, and is told the moment budget frees', async () => {
@@ -115,7 +131,7 @@ describe('fleet simulation (several VMs, one real host agent)', () => {
 });
 
 describe('fleet verdict and dominance', () => {
-  const result = (over: { kills?: number; stall?: number; fits?: boolean; fp?: number; peak?: number }): FleetResult => {
+  const result = (over: { kills?: number; stall?: number; fits?: boolean; fp?: number; over?: number }): FleetResult => {
     const metrics = { footprintGiBh: over.fp ?? 4, oracleGiBh: 4, footprintOverOracle: (over.fp ?? 4) / 4, stallSomePercent: over.stall ?? 0, oomKills: over.kills ?? 0 };
     return {
       fleet: 'f',
@@ -128,8 +144,10 @@ describe('fleet verdict and dominance', () => {
         footprintOverOracle: metrics.footprintOverOracle,
         fitFootprintOverOracle: metrics.footprintOverOracle,
         budgetBytes: 2 * GiB,
+        minBudgetBytes: 2 * GiB,
         meanHoldsBytes: GiB,
-        peakHoldsBytes: over.peak ?? GiB,
+        peakHoldsBytes: GiB + (over.over ?? 0),
+        overBudgetBytes: over.over ?? 0,
         oomKills: metrics.oomKills,
         oomKillsInFitVms: over.fits === false ? 0 : metrics.oomKills,
         worstStallSomePercent: metrics.stallSomePercent,
@@ -137,6 +155,7 @@ describe('fleet verdict and dominance', () => {
         reclaimAsked: 0,
       },
       limits: [],
+      budgets: [],
       holds: [],
       wallMs: 0,
     };
@@ -146,7 +165,7 @@ describe('fleet verdict and dominance', () => {
     expect(fleetVerdict(result({}), []).pass).toBe(true);
     expect(fleetVerdict(result({ kills: 1 }), []).failures.join()).toMatch(/a: 1 OOM kill/);
     expect(fleetVerdict(result({ stall: 3 }), []).failures.join()).toMatch(/some stall 3\.00% > 2%/);
-    expect(fleetVerdict(result({ peak: 3 * GiB }), []).failures.join()).toMatch(/budget/);
+    expect(fleetVerdict(result({ over: GiB }), []).failures.join()).toMatch(/over the budget/);
     expect(fleetVerdict(result({ fp: 5 }), []).failures.join()).toMatch(/1\.25x oracle/);
     expect(fleetVerdict(result({ fits: false, kills: 3, stall: 9 }), []).pass).toBe(true);
   });

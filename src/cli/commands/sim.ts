@@ -41,7 +41,7 @@ export function registerSim(program: Command, setExit: (code: number) => void): 
         }
         const r = await runFleet(fleet, policy, { seed: Number(opts.seed) });
         if (opts.json) write(`${JSON.stringify({ ...r, holds: undefined, vms: r.vms.map((v) => ({ ...v, series: undefined })) }, null, 2)}\n`);
-        else write(`${FLEET_HEAD}\n${fleetRow(r)}\n\n${FLEET_VM_HEAD}\n${fleetVmRows(r)}\n${r.limits.length ? `\n${limitsLines(r)}\n` : ''}`);
+        else write(`${FLEET_HEAD}\n${fleetRow(r)}\n\n${FLEET_VM_HEAD}\n${fleetVmRows(r)}\n${r.limits.length + r.budgets.length ? `\n${limitsLines(r)}\n` : ''}`);
         return;
       }
       let scenario: Scenario | undefined;
