@@ -38,6 +38,11 @@ export interface GuestStatus {
   growLatencyMs: number;
   /** How long a request now waits for its ack, and the roundtrips it is taken from (null until measured). */
   ack: { timeoutMs: number; srttMs: number | null; smallestRecentMs: number | null };
+  /**
+   * The host's last answer, the cooldown it set (after a budget denial: the wait the host
+   * named), and whether a denied need is waiting for the host's `available` (protocol 2).
+   */
+  host: { lastOutcome: string | null; lastReason: string | null; cooldownAfter: string | null; cooldownMs: number; awaitingAvailable: boolean };
   request: ResizerContext['request'];
   signals: Record<string, unknown>;
   selfProtection: Record<string, unknown>;
@@ -92,6 +97,13 @@ export function buildGuestStatus(input: {
       srttMs: c.ackRtt ? Math.round(c.ackRtt.srttMs) : null,
       smallestRecentMs: c.ackRtt && c.ackRtt.recentMs.length > 0 ? Math.min(...c.ackRtt.recentMs) : null,
     },
+    host: {
+      lastOutcome: c.lastOutcome,
+      lastReason: c.lastReason,
+      cooldownAfter: c.cooldownAfter,
+      cooldownMs: c.cooldownMs,
+      awaitingAvailable: c.deniedPressure !== null && input.state === 'ready.cooling' && c.cooldownAfter === 'deny',
+    },
     request: c.request,
     signals: input.signals,
     selfProtection: input.selfProtection,
@@ -109,6 +121,7 @@ export function statusText(s: GuestStatus): string {
     `  MemTotal ${b(s.sizes.memTotalBytes)}   MemAvailable ${b(s.sizes.memAvailableBytes)}   floor ${b(s.sizes.floorBytes)}`,
     `  limits min ${b(s.limits.minBytes)}  max ${b(s.limits.maxBytes)}  block ${b(s.limits.blockBytes)}${s.atCeiling ? '   (at ceiling)' : ''}`,
     `  grow latency ${s.growLatencyMs} ms   unplug failures ${s.unplugFailures}   ack timeout ${s.ack.timeoutMs} ms (roundtrip smoothed ${s.ack.srttMs ?? '-'} ms, smallest recent ${s.ack.smallestRecentMs ?? '-'} ms)`,
+    `  host answered ${s.host.lastOutcome ?? '-'}${s.host.lastReason ? ` (${s.host.lastReason})` : ''}   cooldown ${s.host.cooldownMs} ms after ${s.host.cooldownAfter ?? '-'}${s.host.awaitingAvailable ? '   (denied need: asks again when the host says budget is available)' : ''}`,
     `  request ${s.request ? `${s.request.id} ${s.request.kind} -> ${b(s.request.targetBytes)} (${s.request.reason}, attempt ${s.request.attempt})` : 'none'}`,
     `  signals ${JSON.stringify(s.signals)}`,
     `  self-protection ${JSON.stringify(s.selfProtection)}`,

@@ -47,4 +47,17 @@ describe('status socket', () => {
     await server.close();
     await expect(readStatus(path, 500)).rejects.toThrow();
   });
+
+  it('tells a VM refused for budget, waiting as the host said, from one cooling after a grow', () => {
+    const h = startResizer().ready();
+    h.tight();
+    h.send({ type: 'psi.pressure', severity: 'some', stallPercent: 10 });
+    h.send({ type: 'host.ack', id: h.resizes()[0]!.id, outcome: 'denied', grantedBytes: 0, reason: 'budget', retryAfterMs: 30_000 });
+    const status = buildGuestStatus({ pid: 1, startedAtMs: 0, nowMs: 1, state: h.state(), context: h.ctx(), signals: {}, selfProtection: {}, transitions: [] });
+    expect(status.host).toEqual({ lastOutcome: 'denied', lastReason: 'budget', cooldownAfter: 'deny', cooldownMs: 30_000, awaitingAvailable: true });
+    expect(statusText(status)).toMatch(/host answered denied \(budget\)   cooldown 30000 ms after deny   \(denied need: asks again when the host says budget is available\)/);
+    h.send({ type: 'host.available', bytes: 512 * 2 ** 20 });
+    const after = buildGuestStatus({ pid: 1, startedAtMs: 0, nowMs: 2, state: h.state(), context: h.ctx(), signals: {}, selfProtection: {}, transitions: [] });
+    expect(after.host.awaitingAvailable).toBe(false);
+  });
 });
