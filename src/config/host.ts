@@ -90,6 +90,9 @@ export const HostDefaultsSchema = z
       .default(30_000)
       .describe('retryAfterMs told to a guest (protocol 2) refused for budget while it holds its share or more; it is told at once (`available`) when budget frees for it. A guest under its share is told reclaimIntervalMs.'),
     availableDelayMs: millis(0, 60_000).default(500).describe('Budget freed within this time is offered to the refused VMs together (an unplug frees its blocks over seconds).'),
+    availableIntervalMs: millis(0, 600_000)
+      .default(5000)
+      .describe('A VM is told `available` at most this often: in a busy fleet, where budget frees every second and the VMs refused outnumber it, a refused VM asks no more often than a version-1 guest retries.'),
   })
   .strict()
   .prefault({});

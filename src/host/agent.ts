@@ -133,6 +133,8 @@ interface VmRuntime {
   borrowedTerm: number;
   /** The device size its last grow asked for when refused for budget (it is in `waiting`). */
   waitingBytes: number;
+  /** When it was last told `available` (availableIntervalMs apart at least). */
+  lastOfferAtMs: number;
 }
 
 interface SessionImpl extends Session {
@@ -177,6 +179,7 @@ export function createHostAgent(deps: HostAgentDeps): HostAgent {
       protectedTerm: 0,
       borrowedTerm: 0,
       waitingBytes: 0,
+      lastOfferAtMs: Number.NEGATIVE_INFINITY,
     };
     vms.set(cfg.name, vm);
     let wasUp = adapter.state() !== null;
@@ -370,17 +373,20 @@ export function createHostAgent(deps: HostAgentDeps): HostAgent {
    * Budget freed (a VM's holdings fell, limits changed): tell each VM refused for budget
    * what it could be granted now, once. Frees within availableDelayMs go out together, as
    * an unplug frees its blocks over seconds. Every waiting VM hears of the same budget; the
-   * first to ask gets it and the others are refused again (and wait again).
+   * first to ask gets it and the others are refused again (and wait again), so a VM is told
+   * at most once per availableIntervalMs: one told too recently is told when that has passed.
    */
-  function scheduleOffer(): void {
+  function scheduleOffer(delayMs = d.availableDelayMs): void {
     if (offerTimer !== undefined || shuttingDown) return;
     offerTimer = clock.setTimeout(() => {
       offerTimer = undefined;
       offerFreed();
-    }, d.availableDelayMs);
+    }, delayMs);
   }
 
   function offerFreed(): void {
+    const now = clock.now();
+    let soonest = Number.POSITIVE_INFINITY;
     for (const vm of waiting) {
       const s = vm.session;
       const dev = vm.adapter.state();
@@ -390,11 +396,17 @@ export function createHostAgent(deps: HostAgentDeps): HostAgent {
       }
       const { decision } = decide(vm, dev, 'grow', vm.waitingBytes);
       if (decision.outcome === 'denied') continue;
+      if (now - vm.lastOfferAtMs < d.availableIntervalMs) {
+        soonest = Math.min(soonest, vm.lastOfferAtMs + d.availableIntervalMs);
+        continue;
+      }
       waiting.delete(vm);
+      vm.lastOfferAtMs = now;
       log.info({ vm: vm.cfg.name, bytes: decision.grantedBytes, asked: vm.waitingBytes, requested: vm.requestedBytes, rule: decision.rule }, 'budget available');
       metrics?.available(vm.cfg.name);
       send(s, { type: 'available', bytes: decision.grantedBytes });
     }
+    if (soonest < Number.POSITIVE_INFINITY) scheduleOffer(soonest - now);
   }
 
   function replyAnswer(s: SessionImpl, a: Answer): void {

@@ -370,6 +370,49 @@ describe('host agent: a VM refused budget is told when it frees (protocol 2)', (
     expect(msgs(g2, 'available')).toEqual([]);
   });
 
+  it('tells a VM at most once per availableIntervalMs, so frees every second cannot make a refused VM ask more often', async () => {
+    const h = makeHarness(['vm1', 'vm2', 'vm3'].map((name) => ({ name, maxBytes: 3 * GiB })), 3 * GiB, { availableDelayMs: 500, availableIntervalMs: 5000 }, 'info');
+    const [g1, g2, g3] = ['vm1', 'vm2', 'vm3'].map((n) => h.connect(n)) as [Guest, Guest, Guest];
+    // In 100 ms steps: the simulated clock runs a timer at the end of the step it falls in.
+    const advance = async (ms: number) => {
+      for (let t = 0; t < ms; t += 100) {
+        h.clock.increment(100);
+        await settle();
+      }
+    };
+    for (const g of [g1, g2, g3]) {
+      g.session.receive(line(hello2));
+      g.session.receive(line(grow('g-1', GiB)));
+    }
+    h.clock.increment(1000);
+    await settle();
+    g2.session.receive(line(grow('g-2', 1536 * MiB)));
+    g3.session.receive(line(grow('g-2', 1536 * MiB)));
+    expect([msgs(g2, 'ack')[1], msgs(g3, 'ack')[1]]).toMatchObject([{ outcome: 'denied' }, { outcome: 'denied' }]);
+
+    // vm1 gives 512 MiB back: both refused VMs hear of it; vm2 asks first and takes it.
+    h.agent.setLimits('vm1', { minBytes: 0, maxBytes: 512 * MiB });
+    g1.session.receive(line({ type: 'resize', id: 'g-2', kind: 'shrink', targetBytes: 512 * MiB, reason: 'host-reclaim' }));
+    while (msgs(g3, 'available').length === 0) await advance(100);
+    expect(msgs(g2, 'available')).toHaveLength(1);
+    const firstOfferAt = h.clock.now();
+    g2.session.receive(line(grow('g-3', 1536 * MiB)));
+    g3.session.receive(line(grow('g-3', 1536 * MiB)));
+    expect(msgs(g2, 'ack')[2]).toMatchObject({ outcome: 'granted' });
+    expect(msgs(g3, 'ack')[2]).toMatchObject({ outcome: 'denied', reason: 'budget' });
+
+    // vm1 goes on freeing (its unplug, then a max lowered again): vm3 is told again only 5 s
+    // after the first time, not at every free.
+    h.agent.setLimits('vm1', { minBytes: 0, maxBytes: 256 * MiB });
+    g1.session.receive(line({ type: 'resize', id: 'g-3', kind: 'shrink', targetBytes: 256 * MiB, reason: 'host-reclaim' }));
+    await advance(4000);
+    expect(msgs(g3, 'available')).toHaveLength(1);
+    while (msgs(g3, 'available').length === 1 && h.clock.now() - firstOfferAt < 10_000) await advance(100);
+    expect(msgs(g3, 'available')).toHaveLength(2);
+    expect(h.clock.now() - firstOfferAt).toBeGreaterThanOrEqual(5000);
+    expect(h.clock.now() - firstOfferAt).toBeLessThanOrEqual(5100);
+  });
+
   it('names the reclaim interval to a VM under its share, whose memory is being asked back', async () => {
     const h = makeHarness([{ name: 'vm1', maxBytes: 2 * GiB }, { name: 'vm2', maxBytes: 256 * MiB }], 2 * GiB, { reclaimIntervalMs: 10_000, budgetRetryAfterMs: 30_000 });
     const g1 = h.connect('vm1');
