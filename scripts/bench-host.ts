@@ -1,8 +1,8 @@
 /**
  * bench:host — one host agent (fake adapter) in a child process, started through the real
  * CLI (`memresize host --config`), against N simulated guests on unix sockets in this
- * process. Each guest says hello, then sends resize requests (fresh ids, random absolute
- * targets) at a fixed rate. Prints requests/s handled, ack latency p50/p99, lost requests
+ * process. Each guest says hello (protocol versions 1 and 2, as the daemon does), then sends
+ * resize requests (fresh ids, random absolute targets) at a fixed rate. Prints requests/s handled, ack latency p50/p99, lost requests
  * (sent but never acked), outcomes, and the agent's RSS and CPU.
  *
  *   npm run bench:host -- [--guests 500] [--duration 30] [--rate 2] [--flooders 0] [--log-level warn]
@@ -84,6 +84,7 @@ async function main(): Promise<void> {
   let sent = 0;
   let acks = 0;
   let dones = 0;
+  let offers = 0;
   let errors = 0;
   let welcomes = 0;
   let sending = false;
@@ -126,11 +127,13 @@ async function main(): Promise<void> {
               outcomes[msg.outcome as string] = (outcomes[msg.outcome as string] ?? 0) + 1;
               if (msg.outcome !== 'busy' && msg.outcome !== 'denied') granted = msg.grantedBytes ?? granted;
             } else if (msg.type === 'done') dones++;
+            else if (msg.type === 'available') offers++;
             else if (msg.type === 'error' && !flooder) errors++;
           }
         });
         sock.on('connect', () => {
-          sock.write(`${JSON.stringify({ type: 'hello', versions: [1], idPrefix: `g${i}` })}\n`);
+          // The versions the daemon speaks: protocol 2's budget offers are part of the load.
+          sock.write(`${JSON.stringify({ type: 'hello', versions: [1, 2], idPrefix: `g${i}` })}\n`);
           if (flooder) {
             const flood = () => {
               if (!sending || sock.destroyed) return;
@@ -200,6 +203,7 @@ async function main(): Promise<void> {
     ['lost requests', String(lost), `0  ${lost === 0 ? 'met' : 'MISSED'}`],
     ['outcomes', Object.entries(outcomes).map(([k, v]) => `${k} ${v}`).join(', '), ''],
     ['done messages', String(dones), ''],
+    ['available (budget offers)', String(offers), ''],
     ['error replies', String(errors), ''],
     ...floodRows,
     ['agent RSS end / peak', `${(after.rssBytes / MiB).toFixed(0)} MiB / ${(after.hwmBytes / MiB).toFixed(0)} MiB`, ''],
