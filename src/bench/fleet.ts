@@ -69,7 +69,7 @@ export async function runRandomFleetBench(opts: RandomFleetBenchOptions): Promis
   const fit = vms.filter((v) => v.fitsShare);
   const stalls = fit.map((v) => v.metrics.stallSomePercent);
   const ratios = runs.map((r) => r.metrics.fitFootprintOverOracle).filter((x) => x > 0);
-  const over = runs.filter((r) => r.metrics.peakHoldsBytes > r.metrics.budgetBytes);
+  const over = runs.filter((r) => r.metrics.overBudgetBytes > 0);
   const verdicts = runs.map((r) => ({ fleet: r.fleet, ...fleetVerdict(r, []) }));
   const q = (xs: number[], p: number) => (xs.length ? quantile(xs, p).toFixed(3) : '-');
   opts.write(
