@@ -24,7 +24,8 @@ import {
   type Resize,
 } from '../protocol/messages.ts';
 import type { DeviceState, ResizeAdapter, ResizeResult } from './adapter.ts';
-import { decideGrant, shareOf } from './grant.ts';
+import { createBudgetOffers } from './budget-offers.ts';
+import { decideGrant, shareOf, type GrantDecision } from './grant.ts';
 import { entitledShortfall, planReclaim, type Borrower } from './reclaim-plan.ts';
 import { TokenBucket, WindowCounter } from './rate.ts';
 
@@ -131,10 +132,6 @@ interface VmRuntime {
   protectedTerm: number;
   /** Cached max(0, holds - share): what it has borrowed (the reclaim scan is skipped at 0). */
   borrowedTerm: number;
-  /** The device size its last grow asked for when refused for budget (it is in `waiting`). */
-  waitingBytes: number;
-  /** When it was last told `available` (availableIntervalMs apart at least). */
-  lastOfferAtMs: number;
 }
 
 interface SessionImpl extends Session {
@@ -178,8 +175,6 @@ export function createHostAgent(deps: HostAgentDeps): HostAgent {
       holds: 0,
       protectedTerm: 0,
       borrowedTerm: 0,
-      waitingBytes: 0,
-      lastOfferAtMs: Number.NEGATIVE_INFINITY,
     };
     vms.set(cfg.name, vm);
     let wasUp = adapter.state() !== null;
@@ -193,9 +188,24 @@ export function createHostAgent(deps: HostAgentDeps): HostAgent {
     });
   }
   const totalWeight = config.vms.reduce((sum, v) => sum + v.weight, 0);
-  /** VMs refused budget for a grow, to be told (`available`) when budget frees for them. */
-  const waiting = new Set<VmRuntime>();
-  let offerTimer: unknown;
+  /** VMs refused budget for a grow, told (`available`) when budget frees for them (protocol 2). */
+  const offers = createBudgetOffers<VmRuntime, GrantDecision>({
+    clock,
+    delayMs: d.availableDelayMs,
+    intervalMs: d.availableIntervalMs,
+    grantable(vm, askedBytes) {
+      const s = vm.session;
+      const dev = vm.adapter.state();
+      if (!s?.helloDone || s.version < AVAILABLE_SINCE_VERSION || !dev) return 'forget';
+      const { decision } = decide(vm, dev, 'grow', askedBytes);
+      return decision.outcome === 'denied' ? null : decision;
+    },
+    tell(vm, decision, askedBytes) {
+      log.info({ vm: vm.cfg.name, bytes: decision.grantedBytes, asked: askedBytes, requested: vm.requestedBytes, rule: decision.rule }, 'budget available');
+      metrics?.available(vm.cfg.name);
+      if (vm.session) send(vm.session, { type: 'available', bytes: decision.grantedBytes });
+    },
+  });
   let budgetRetry: unknown;
 
   const holdsOf = (vm: VmRuntime): number => Math.max(vm.requestedBytes, vm.adapter.state()?.pluggedBytes ?? 0);
@@ -214,7 +224,7 @@ export function createHostAgent(deps: HostAgentDeps): HostAgent {
   let refreshes = 0;
   function refreshHolds(vm: VmRuntime): void {
     const holds = holdsOf(vm);
-    if (holds < vm.holds && waiting.size > 0) scheduleOffer();
+    if (holds < vm.holds) offers.freed();
     const share = shareOf(vm.cfg.weight, vm.maxBytes, budget, totalWeight);
     const prot = Math.max(0, share - holds);
     const borrowed = Math.max(0, holds - share);
@@ -369,46 +379,6 @@ export function createHostAgent(deps: HostAgentDeps): HostAgent {
     return { decision, others };
   }
 
-  /*
-   * Budget freed (a VM's holdings fell, limits changed): tell each VM refused for budget
-   * what it could be granted now, once. Frees within availableDelayMs go out together, as
-   * an unplug frees its blocks over seconds. Every waiting VM hears of the same budget; the
-   * first to ask gets it and the others are refused again (and wait again), so a VM is told
-   * at most once per availableIntervalMs: one told too recently is told when that has passed.
-   */
-  function scheduleOffer(delayMs = d.availableDelayMs): void {
-    if (offerTimer !== undefined || shuttingDown) return;
-    offerTimer = clock.setTimeout(() => {
-      offerTimer = undefined;
-      offerFreed();
-    }, delayMs);
-  }
-
-  function offerFreed(): void {
-    const now = clock.now();
-    let soonest = Number.POSITIVE_INFINITY;
-    for (const vm of waiting) {
-      const s = vm.session;
-      const dev = vm.adapter.state();
-      if (!s?.helloDone || s.version < AVAILABLE_SINCE_VERSION || !dev) {
-        waiting.delete(vm);
-        continue;
-      }
-      const { decision } = decide(vm, dev, 'grow', vm.waitingBytes);
-      if (decision.outcome === 'denied') continue;
-      if (now - vm.lastOfferAtMs < d.availableIntervalMs) {
-        soonest = Math.min(soonest, vm.lastOfferAtMs + d.availableIntervalMs);
-        continue;
-      }
-      waiting.delete(vm);
-      vm.lastOfferAtMs = now;
-      log.info({ vm: vm.cfg.name, bytes: decision.grantedBytes, asked: vm.waitingBytes, requested: vm.requestedBytes, rule: decision.rule }, 'budget available');
-      metrics?.available(vm.cfg.name);
-      send(s, { type: 'available', bytes: decision.grantedBytes });
-    }
-    if (soonest < Number.POSITIVE_INFINITY) scheduleOffer(soonest - now);
-  }
-
   function replyAnswer(s: SessionImpl, a: Answer): void {
     send(s, a.ack);
     if (a.done) send(s, a.done);
@@ -458,10 +428,9 @@ export function createHostAgent(deps: HostAgentDeps): HostAgent {
       // Protocol 2: the guest will hear when budget frees, so it need not keep asking. Under
       // its share it is owed memory the agent is reclaiming: asking again when the next
       // reclaim may go out (reclaimIntervalMs) lets that ask follow a refused one.
-      vm.waitingBytes = wanted;
-      waiting.add(vm);
+      offers.refused(vm, wanted);
       if (decision.outcome === 'denied') ack.retryAfterMs = shortfall > 0 && d.reclaimOnContention ? d.reclaimIntervalMs : d.budgetRetryAfterMs;
-    } else waiting.delete(vm);
+    } else offers.forget(vm);
     log.info(
       {
         vm: name,
@@ -560,7 +529,7 @@ export function createHostAgent(deps: HostAgentDeps): HostAgent {
     if (!vm) throw new Error(`host agent: unknown VM ${name}`);
     if (vm.session) vm.session.detach('replaced by a new connection');
     // A refusal is answered on the connection it was made on: a new one starts by asking.
-    waiting.delete(vm);
+    offers.forget(vm);
     const decoder = new LineDecoder();
     const counters = newCounters();
     const lines = new TokenBucket(d.linesPerSec, d.linesPerSec * 2, clock);
@@ -646,7 +615,7 @@ export function createHostAgent(deps: HostAgentDeps): HostAgent {
       refreshHolds(vm);
       const dev = vm.adapter.state();
       log.info({ vm: name, ...limits }, 'limits changed');
-      if (waiting.size > 0) scheduleOffer();
+      offers.freed();
       if (vm.session?.helloDone && dev) {
         const b = boundsOf(vm, dev);
         send(vm.session, { type: 'limits', minBytes: b.lo, maxBytes: b.hi });
@@ -664,7 +633,7 @@ export function createHostAgent(deps: HostAgentDeps): HostAgent {
       log.info({ from, to: bytes, holds: sumHolds }, 'budget changed');
       for (const vm of vms.values()) publish(vm);
       reclaimOverBudget();
-      if (bytes > from && waiting.size > 0) scheduleOffer();
+      if (bytes > from) offers.freed();
     },
     requestReclaim(name, bytes) {
       const vm = vms.get(name);
@@ -673,9 +642,8 @@ export function createHostAgent(deps: HostAgentDeps): HostAgent {
     },
     shutdown() {
       shuttingDown = true;
-      if (offerTimer !== undefined) clock.clearTimeout(offerTimer);
       if (budgetRetry !== undefined) clock.clearTimeout(budgetRetry);
-      waiting.clear();
+      offers.stop();
       for (const vm of vms.values()) if (vm.limitsRetry !== undefined) clock.clearTimeout(vm.limitsRetry);
     },
   };
