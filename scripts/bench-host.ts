@@ -2,8 +2,9 @@
  * bench:host — one host agent (fake adapter) in a child process, started through the real
  * CLI (`memresize host --config`), against N simulated guests on unix sockets in this
  * process. Each guest says hello (protocol versions 1 and 2, as the daemon does), then sends
- * resize requests (fresh ids, random absolute targets) at a fixed rate. Prints requests/s handled, ack latency p50/p99, lost requests
- * (sent but never acked), outcomes, and the agent's RSS and CPU.
+ * resize requests (fresh ids, random absolute targets) at a fixed rate. Prints requests/s
+ * handled, ack latency p50/p99, lost requests (sent but never acked), outcomes, budget offers,
+ * and the agent's RSS and CPU.
  *
  *   npm run bench:host -- [--guests 500] [--duration 30] [--rate 2] [--flooders 0] [--log-level warn]
  *

@@ -64,7 +64,8 @@ export const resizerSetup = setup({
       const e = event.type === 'psi.pressure' ? ev(event, 'psi.pressure') : ev(event, 'headroom.low');
       return u.beginGrow(context, u.pressureOf(e));
     }),
-    beginPendingGrow: assign(({ context }) => u.beginGrow(context, context.pendingPressure ?? { source: 'psi', severity: 'some' })),
+    // The pressure remembered in the cooldown, else the need a budget denial left.
+    beginPendingGrow: assign(({ context }) => u.beginGrow(context, context.pendingPressure ?? context.deniedPressure ?? { source: 'psi', severity: 'some' })),
     beginShrink: assign(({ context }) => u.beginShrink(context)),
     beginReclaim: assign(({ context, event }) => u.beginReclaim(context, ev(event, 'host.reclaim'))),
     beginAbort: assign(({ context, event }) => {
@@ -89,7 +90,6 @@ export const resizerSetup = setup({
       return { pendingPressure: context.pendingPressure ?? u.pressureOf(e) };
     }),
     clearPendingPressure: assign({ pendingPressure: null, deniedPressure: null }),
-    beginAvailableGrow: assign(({ context }) => u.beginGrow(context, context.pendingPressure ?? context.deniedPressure ?? { source: 'psi', severity: 'some' })),
     clearCeiling: assign({ atCeiling: false }),
     regretShrink: assign(({ context }) => u.regretShrink(context, false)),
     regretShrinkDuring: assign(({ context }) => u.regretShrink(context, true)),
@@ -485,7 +485,7 @@ export const resizerMachine = resizerSetup.createMachine({
             'host.available': {
               guard: and(['isAfterDeny', 'hasUnmetNeed', 'canGrow']),
               target: 'awaiting-host',
-              actions: 'beginAvailableGrow',
+              actions: 'beginPendingGrow',
               description: 'The host says budget freed for this VM since it denied (protocol 2): ask for the denied need (or pressure since) now, not when the host-named wait ends.',
             },
           },

@@ -102,7 +102,8 @@ export function buildGuestStatus(input: {
       lastReason: c.lastReason,
       cooldownAfter: c.cooldownAfter,
       cooldownMs: c.cooldownMs,
-      awaitingAvailable: c.deniedPressure !== null && input.state === 'ready.cooling' && c.cooldownAfter === 'deny',
+      // As the chart's host.available guard reads it (isAfterDeny and hasUnmetNeed, in cooling).
+      awaitingAvailable: input.state === 'ready.cooling' && c.cooldownAfter === 'deny' && (c.pendingPressure !== null || c.deniedPressure !== null),
     },
     request: c.request,
     signals: input.signals,

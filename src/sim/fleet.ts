@@ -123,10 +123,10 @@ export async function runFleet(fleet: FleetScenario, policy: Policy, opts: Fleet
   const totalWeight = fleet.vms.reduce((s, v) => s + (v.weight ?? 1), 0);
   let budget = fleet.budgetBytes;
   const maxOf = vms.map(({ spec }) => spec.maxBytes);
-  const shareFor = (i: number, maxBytes: number) => alignDown(shareOf(fleet.vms[i]!.weight ?? 1, maxBytes, budget, totalWeight), vms[i]!.vm.device.p.blockBytes);
-  const per = vms.map(({ spec }, i) => ({
-    share: shareFor(i, spec.maxBytes),
-    minShare: shareFor(i, spec.maxBytes),
+  const shareFor = (i: number) => alignDown(shareOf(fleet.vms[i]!.weight ?? 1, maxOf[i]!, budget, totalWeight), vms[i]!.vm.device.p.blockBytes);
+  const per = vms.map((_, i) => ({
+    share: shareFor(i),
+    minShare: shareFor(i),
     fits: true,
     peak: 0,
     series: [] as SeriesPoint[],
@@ -146,7 +146,7 @@ export async function runFleet(fleet: FleetScenario, policy: Policy, opts: Fleet
   const budgets: (BudgetOutcome & { open: boolean })[] = [];
   const held = (i: number) => Math.max(vms[i]!.vm.device.requestedBytes, vms[i]!.vm.device.pluggedBytes);
   const setShare = (i: number) => {
-    per[i]!.share = shareFor(i, maxOf[i]!);
+    per[i]!.share = shareFor(i);
     per[i]!.minShare = Math.min(per[i]!.minShare, per[i]!.share);
   };
   for (let t = tickMs; t <= endMs; t += tickMs) {
