@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { scenarioSvg } from '../sim/chart.ts';
 import { POLICIES } from '../sim/policies/index.ts';
 import { TABLE_HEAD, tableRow, verdict } from '../sim/report.ts';
+import type { GuestConfig } from '../config/schema.ts';
 import { runSim, type RunResult } from '../sim/run.ts';
 import { SCENARIOS } from '../sim/scenarios.ts';
 
@@ -15,6 +16,8 @@ export interface BenchOptions {
   outDir: string;
   seed: number;
   scenarios?: string[];
+  /** The guest daemon's config for the memresize runs (defaults when absent). */
+  config?: GuestConfig;
   write: (s: string) => void;
 }
 
@@ -26,7 +29,7 @@ export async function runBench(opts: BenchOptions): Promise<{ allPass: boolean; 
   opts.write(`${TABLE_HEAD}\n`);
   for (const s of SCENARIOS.filter((x) => !opts.scenarios || opts.scenarios.includes(x.name))) {
     const runs: RunResult[] = [];
-    for (const p of POLICIES) runs.push(await runSim(s, p, { seed: opts.seed }));
+    for (const p of POLICIES) runs.push(await runSim(s, p, { seed: opts.seed, ...(opts.config ? { config: opts.config } : {}) }));
     for (const r of runs) opts.write(`${tableRow(r)}\n`);
     results.push(...runs);
     const [ours, ...baselines] = runs;

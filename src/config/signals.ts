@@ -18,6 +18,15 @@ export const SignalsSchema = z
     psiAvgsThresholdUs: z.number().int().min(1_000).max(10_000_000).default(20_000).describe('Stall within one avgs window that fires the trigger (20 ms in 2 s = 1 %, the rtpoll share).'),
     psiPollIntervalMs: millis(100, 60_000).default(1000).describe('Polling mode: how often `total` is read to compute the stall rate.'),
     psiPollThresholdPercent: z.number().min(0.1).max(100).default(1).describe('Polling mode: stall (percent of wall time over one interval) that counts as pressure.'),
+    psiProbeThresholdPercent: z
+      .number()
+      .min(0.01)
+      .max(100)
+      .default(0.5)
+      .describe(
+        'rtpoll mode: while MemAvailable is below the floor the last stall taught (the decayed floor let it get there), `total` is read every psiProbeIntervalMs and this stall rate between two reads counts as pressure. Half the trigger\'s share: there a stall is the answer to the probe, not noise.',
+      ),
+    psiProbeIntervalMs: millis(50, 10_000).default(100).describe('How often `total` is read while probing (see psiProbeThresholdPercent): 10 reads of one small file a second, only below the learned floor.'),
     psiFullSeverityPercent: z.number().min(0).max(100).default(10).describe('A trigger whose `full` stall over the window is at least this share is reported as severity full.'),
     psiDebounceMs: millis(0, 60_000).default(1000).describe('At most one psi.pressure per this interval: a flapping trigger cannot flood the machine.'),
     meminfoIntervalMs: millis(50, 60_000).default(1000).describe('How often /proc/meminfo is sampled.'),

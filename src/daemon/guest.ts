@@ -237,7 +237,7 @@ export async function startGuest(opts: GuestOptions): Promise<RunningGuest> {
   let generation = 0;
 
   const compose = (cfg: GuestConfig, initialPluggedBytes: number | undefined): WireHandle => {
-    const primary$ = makePsiSource(cfg.signals, { procRoot, scheduler, epoll });
+    const primary$ = (probe$: Observable<boolean>) => makePsiSource(cfg.signals, { procRoot, scheduler, epoll, probe$ });
     // Fallback after psi.lost: poll the system-wide file, which cannot disappear.
     const fallback = () => makePsiSource({ ...cfg.signals, psiFile: 'pressure/memory' }, { procRoot, scheduler, epoll, forceMode: 'polling' });
     const zoneinfo = makeZoneinfoReader(procRoot, log.child({ component: 'zoneinfo' }));
@@ -257,7 +257,7 @@ export async function startGuest(opts: GuestOptions): Promise<RunningGuest> {
       if (results.length > 0) scheduler.schedule(() => onlined.next());
     };
     return wireGuest({
-      psi$: psiWithFallback(primary$, fallback).pipe(withGlobalShortage(zoneinfo, cfg), tap(notePsi)),
+      psi$: (probe$) => psiWithFallback(primary$(probe$), fallback).pipe(withGlobalShortage(zoneinfo, cfg), tap(notePsi)),
       meminfo$: (fast$) => makeMeminfoSource(cfg.signals, { procRoot, scheduler, fast$ }),
       blocks$: (rescan$) => makeMemoryBlocksSource(cfg.memory, { sysRoot, scheduler, rescan$: merge(rescan$, onlined) }),
       onBlocks,

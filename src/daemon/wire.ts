@@ -27,7 +27,7 @@ import { isResizerEvent, makeSignals, type PsiLostNotice, type SignalNotice, typ
 import { makeGrowMeter } from './grow-meter.ts';
 import { makeAckMeter } from './ack-meter.ts';
 import { project } from '../signals/headroom.ts';
-import { stallFloorBytes } from '../policy/sizing.ts';
+import { inProbeZone, stallFloorBytes } from '../policy/sizing.ts';
 
 /** XState's clock interface (SimulatedClock implements it; real timers by default). */
 export interface Clock {
@@ -36,7 +36,8 @@ export interface Clock {
 }
 
 export interface WireDeps {
-  psi$: Observable<PsiReading | PsiLostNotice>;
+  /** A PSI stream, or a factory that gets the probe stream (true while MemAvailable is in the probe zone). */
+  psi$: Observable<PsiReading | PsiLostNotice> | ((probe$: Observable<boolean>) => Observable<PsiReading | PsiLostNotice>);
   /** A meminfo stream, or a factory that gets the fast-sampling hint stream. */
   meminfo$: Observable<MeminfoReading> | ((fast$: Observable<void>) => Observable<MeminfoReading>);
   /** Memory block snapshots (emitted on change), or a factory that gets a rescan hint (MemTotal moved); optional. */
@@ -90,6 +91,7 @@ export function wireGuest(deps: WireDeps): WireHandle {
   const slog = log.child({ component: 'signals' });
   const warn = rateLimited(slog, scheduler, WARN_EVERY_MS);
   const fast = new Subject<void>();
+  const probe = new Subject<boolean>();
   const rescan = new Subject<void>();
   const growLatency = new Subject<number>();
   const meter = makeGrowMeter();
@@ -119,6 +121,7 @@ export function wireGuest(deps: WireDeps): WireHandle {
   });
 
   const meminfo$ = isObservable(deps.meminfo$) ? deps.meminfo$ : deps.meminfo$(fast.asObservable());
+  const psi$ = isObservable(deps.psi$) ? deps.psi$ : deps.psi$(probe.asObservable());
   const initialPlugged =
     deps.initialPluggedBytes ??
     deps.link.events$.pipe(
@@ -131,7 +134,7 @@ export function wireGuest(deps: WireDeps): WireHandle {
     distinctUntilChanged(),
   );
   const signals$ = makeSignals(
-    { psi$: deps.psi$, meminfo$, growLatencyMs$: growLatency.asObservable(), initialPluggedBytes: initialPlugged, learnedStall$ },
+    { psi$, meminfo$, growLatencyMs$: growLatency.asObservable(), initialPluggedBytes: initialPlugged, learnedStall$ },
     config,
     scheduler,
   );
@@ -184,6 +187,9 @@ export function wireGuest(deps: WireDeps): WireHandle {
           // headroom.low projects. Only when the reserve is near: on a big, busy VM memory
           // always falls somewhere, and sampling fast for nothing costs CPU.
           if (nearReserve(o.sample)) fast.next();
+          // Below the floor the last stall taught, a stall is likely and small ones count:
+          // PSI is read often there (the source drops repeats).
+          probe.next(inProbeZone(o.sample.memAvailableBytes, actor.getSnapshot().context.learnedStall));
         } else onNotice(o);
       },
       error: (err: unknown) => slog.error({ err }, 'signal pipeline failed'),
@@ -219,6 +225,7 @@ export function wireGuest(deps: WireDeps): WireHandle {
     stop() {
       for (const s of subs) s.unsubscribe();
       fast.complete();
+      probe.complete();
       rescan.complete();
       growLatency.complete();
       actor.stop();

@@ -43,7 +43,7 @@ export function withGlobalShortage(read: ReturnType<typeof makeZoneinfoReader>, 
   return (psi$) =>
     psi$.pipe(
       map((r) => {
-        if (r.type !== 'psi.trigger' && r.type !== 'psi.sample') return r;
+        if (r.type !== 'psi.trigger' && r.type !== 'psi.sample' && r.type !== 'psi.probe') return r;
         const z = read();
         return z ? { ...r, globalShortage: globalShortage(z.headroom, cfg.policy) } : r;
       }),

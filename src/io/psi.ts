@@ -3,10 +3,11 @@
  * kernel grants (see psi-trigger.ts). The first reading names the mode and why, so the
  * daemon logs it once. In trigger modes the watched file is read only at start, after
  * each event and every `relaxedCheckIntervalMs`: reading it often suppresses
- * unprivileged trigger events (measured on this machine kind).
+ * unprivileged trigger events (measured on this machine kind). In rtpoll mode it is also
+ * read every `psiProbeIntervalMs` while the daemon probes (see `probe$`).
  */
 import { isAbsolute, join } from 'node:path';
-import { asyncScheduler, interval, Observable, type SchedulerLike } from 'rxjs';
+import { asyncScheduler, distinctUntilChanged, EMPTY, interval, Observable, switchMap, type SchedulerLike } from 'rxjs';
 import { parsePressure, type Pressure } from './psi-parse.ts';
 import { choosePsiMode, parseCapEff, realPsiFs, type PsiFs, type PsiMode, type PsiModeConfig } from './psi-trigger.ts';
 
@@ -20,6 +21,8 @@ export type PsiReading =
   | { type: 'psi.trigger'; atMs: number; pressure: Pressure | null; globalShortage?: boolean }
   /** A periodic read (polling mode: every interval; trigger modes: rarely, for psi.relaxed). */
   | { type: 'psi.sample'; atMs: number; pressure: Pressure; globalShortage?: boolean }
+  /** A read asked for by the probe hint (rtpoll mode only): see src/signals/pressure.ts. */
+  | { type: 'psi.probe'; atMs: number; pressure: Pressure; globalShortage?: boolean }
   | { type: 'psi.error'; atMs: number; message: string };
 
 /** EPOLLERR on the trigger fd: the cgroup was removed. Ends the stream. */
@@ -62,6 +65,7 @@ export async function loadEpoll(): Promise<EpollFactory | null> {
 export interface PsiSourceConfig extends PsiModeConfig {
   psiFile: string;
   psiPollIntervalMs: number;
+  psiProbeIntervalMs: number;
   relaxedCheckIntervalMs: number;
 }
 
@@ -77,6 +81,13 @@ export interface PsiSourceDeps {
   capEff?: bigint;
   /** Forces a mode (the daemon's fallback after psi.lost uses 'polling'). */
   forceMode?: PsiMode;
+  /**
+   * Whether to probe (the daemon's MemAvailable is below a decayed stall floor): while true,
+   * the file is read every `psiProbeIntervalMs` into psi.probe readings. Honoured in rtpoll
+   * mode only: there the poll thread keeps its own state, but in avgs mode a read advances
+   * the averaging that evaluates the trigger, and frequent reads suppress it.
+   */
+  probe$?: Observable<boolean>;
 }
 
 export function psiFilePath(cfg: { psiFile: string }, deps: { procRoot?: string; file?: string }): string {
@@ -105,7 +116,7 @@ export function makePsiSource(cfg: PsiSourceConfig, deps: PsiSourceDeps = {}): O
         return `${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`;
       }
     };
-    const emitRead = (kind: 'psi.trigger' | 'psi.sample'): void => {
+    const emitRead = (kind: 'psi.trigger' | 'psi.sample' | 'psi.probe'): void => {
       const atMs = scheduler.now();
       const p = read();
       if (typeof p !== 'string') sub.next({ type: kind, atMs, pressure: p });
@@ -147,9 +158,14 @@ export function makePsiSource(cfg: PsiSourceConfig, deps: PsiSourceDeps = {}): O
     });
     epoll.add(fd, EPOLLPRI);
     const slow = interval(cfg.relaxedCheckIntervalMs, scheduler).subscribe(() => emitRead('psi.sample'));
+    const probe =
+      choice.mode === 'rtpoll' && deps.probe$
+        ? deps.probe$.pipe(distinctUntilChanged(), switchMap((on) => (on ? interval(cfg.psiProbeIntervalMs, scheduler) : EMPTY))).subscribe(() => emitRead('psi.probe'))
+        : null;
     return () => {
       closed = true;
       slow.unsubscribe();
+      probe?.unsubscribe();
       try {
         epoll.remove(fd);
       } catch {

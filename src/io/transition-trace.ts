@@ -84,6 +84,8 @@ export function makeTransitionTracer(log: Logger, opts: TransitionTracerOptions 
       from,
       to,
       event,
+      // Which PSI signal saw the stall (trigger, poll, probe): a probe grow reads differently.
+      via: (ie.event as { via?: string }).via,
       requestId: rec.requestId,
       kind: ctx.request?.kind,
       attempt: ctx.request?.attempt,

@@ -28,6 +28,8 @@ export interface PsiPressureEvent {
   stallPercent: number;
   /** When the stall was seen (the injected clock's ms), if known. */
   atMs?: number;
+  /** What saw it: a kernel trigger, the polled stall rate, or a probe of a decayed stall floor. For the log. */
+  via?: 'trigger' | 'poll' | 'probe';
 }
 
 export interface HeadroomLowEvent {

@@ -281,7 +281,7 @@ export const resizerMachine = resizerSetup.createMachine({
               guard: 'canGrow',
               target: 'awaiting-host',
               actions: ['learnFromStall', 'beginGrow'],
-              description: 'Reactive growth: a PSI trigger fired (or the polled stall rate crossed its threshold). The MemAvailable it fired at was too little: shrinks stay above it.',
+              description: 'Reactive growth: a PSI trigger fired (or the polled stall rate crossed its threshold, or a probe below a decayed stall floor saw a stall). The MemAvailable it fired at was too little: shrinks stay above it.',
             },
             'headroom.low': {
               guard: 'canGrow',

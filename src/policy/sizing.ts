@@ -112,6 +112,16 @@ export function learnStall(availableBytes: number, sample: Pick<MemSample, 'memT
   return taught > stallFloorBytes(sample, policy, learned, atMs) ? { floorBytes: taught, atMs } : learned;
 }
 
+/**
+ * The probe zone: MemAvailable below the floor the last stall taught, where only the floor's
+ * decay let it get. The decay bets that the working set shrank since; a stall here says it
+ * did not, so the daemon reads PSI with each meminfo sample there and answers a smaller stall
+ * than the trigger's (src/signals/pressure.ts) instead of waiting for the trigger's share.
+ */
+export function inProbeZone(memAvailableBytes: number, learned: LearnedStall | null): boolean {
+  return learned !== null && memAvailableBytes < learned.floorBytes;
+}
+
 /** MemAvailable a shrink must leave: the floor plus one minimum grow step (a band, so the next small allocation does not undo it). */
 export function shrinkKeepBytes(sample: MemSample, policy: PolicyConfig, learned: LearnedStall | null, nowMs: number): number {
   return stallFloorBytes(sample, policy, learned, nowMs) + policy.growStepMinBytes;

@@ -97,7 +97,7 @@ export function makeSignals(inputs: SignalInputs, cfg: { signals: SignalsConfig;
       map((s): MeminfoSampleEvent => ({ type: 'meminfo.sample', atMs: s.atMs, memTotalBytes: s.memTotalBytes, memAvailableBytes: s.memAvailableBytes, availableTrendBps: Math.round(s.availableTrendBps) })),
     );
     const out$: Observable<SignalOutput> = merge(
-      all$.pipe(filter((r): r is Exclude<PsiReading | PsiLostNotice, { type: 'psi.trigger' | 'psi.sample' }> => r.type === 'psi.lost' || r.type === 'psi.mode' || r.type === 'psi.error')),
+      all$.pipe(filter((r): r is Exclude<PsiReading | PsiLostNotice, { type: 'psi.trigger' | 'psi.sample' | 'psi.probe' }> => r.type === 'psi.lost' || r.type === 'psi.mode' || r.type === 'psi.error')),
       psi$.pipe(
         filter((r) => r.type === 'psi.trigger' && r.globalShortage === false),
         map((r): PsiDiscountedNotice => ({ type: 'psi.discounted', atMs: r.type === 'psi.trigger' ? r.atMs : 0 })),

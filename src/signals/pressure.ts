@@ -1,9 +1,12 @@
 /**
  * psi.pressure from PSI readings. In trigger modes every trigger is pressure; in polling
- * mode a stall rate over one interval at or above the threshold is. The stall rate is
- * measured from `total` deltas (exact, unlike the decaying averages). A reading that says
- * the kernel was not short of memory as a whole (`globalShortage: false`) is no pressure a
- * bigger VM relieves: it only moves the baseline (see src/policy/reclaim.ts).
+ * mode a stall rate over one interval at or above the threshold is; and a probe (reads the
+ * daemon asks for while MemAvailable is below the floor its last stall taught, see
+ * probeZone in src/policy/sizing.ts) is pressure at a lower stall rate, since there a
+ * stall answers the question the probe asked: the working set did not shrink. The stall
+ * rate is measured from `total` deltas (exact, unlike the decaying averages). A reading that
+ * says the kernel was not short of memory as a whole (`globalShortage: false`) is no
+ * pressure a bigger VM relieves: it only moves the baseline (see src/policy/reclaim.ts).
  */
 import { filter, map, scan, throttleTime, type Observable, type SchedulerLike } from 'rxjs';
 import type { PsiReading } from '../io/psi.ts';
@@ -13,6 +16,7 @@ import type { Severity } from '../policy/sizing.ts';
 
 export interface PressureSignalConfig {
   psiPollThresholdPercent: number;
+  psiProbeThresholdPercent: number;
   psiFullSeverityPercent: number;
   psiDebounceMs: number;
 }
@@ -39,8 +43,13 @@ interface ScanState {
   windowUs: number;
   thresholdUs: number;
   prev: { atMs: number; pressure: Pressure } | null;
+  /** The last probe read: probes measure against each other, not against the rare samples. */
+  probePrev: { atMs: number; pressure: Pressure } | null;
   out: PsiPressureEvent | null;
 }
+
+/** Probe reads further apart than this start afresh: a stall rate over a long gap is diluted. */
+export const PROBE_MAX_SPAN_MS = 2000;
 
 function round2(x: number): number {
   return Math.round(x * 100) / 100;
@@ -51,28 +60,37 @@ export function pressureEvents(psi$: Observable<PsiReading>, cfg: PressureSignal
   return psi$.pipe(
     scan<PsiReading, ScanState>(
       (s, r) => {
-        if (r.type === 'psi.mode') return { mode: r.mode, windowUs: r.windowUs ?? 0, thresholdUs: r.thresholdUs ?? 0, prev: null, out: null };
+        if (r.type === 'psi.mode') return { mode: r.mode, windowUs: r.windowUs ?? 0, thresholdUs: r.thresholdUs ?? 0, prev: null, probePrev: null, out: null };
         if (r.type === 'psi.error') return { ...s, out: null };
+        if (r.type === 'psi.probe') {
+          const cur = { atMs: r.atMs, pressure: r.pressure };
+          const prev = s.probePrev && cur.atMs - s.probePrev.atMs <= PROBE_MAX_SPAN_MS ? s.probePrev : null;
+          if (!prev || r.globalShortage === false) return { ...s, probePrev: cur, out: null };
+          const rate = stallRate(prev, cur);
+          const out: PsiPressureEvent | null =
+            rate.somePercent >= cfg.psiProbeThresholdPercent ? { type: 'psi.pressure', severity: severityOf(rate), stallPercent: round2(rate.somePercent), atMs: r.atMs, via: 'probe' } : null;
+          return { ...s, probePrev: cur, out };
+        }
         if (r.globalShortage === false) return { ...s, prev: r.pressure ? { atMs: r.atMs, pressure: r.pressure } : s.prev, out: null };
         if (r.type === 'psi.trigger') {
           // The trigger itself guarantees threshold/window; the read after it tells how bad.
           const floor = s.windowUs > 0 ? (s.thresholdUs / s.windowUs) * 100 : 0;
-          if (!r.pressure) return { ...s, out: { type: 'psi.pressure', severity: 'some', stallPercent: round2(floor), atMs: r.atMs } };
+          if (!r.pressure) return { ...s, out: { type: 'psi.pressure', severity: 'some', stallPercent: round2(floor), atMs: r.atMs, via: 'trigger' } };
           const rate = s.prev ? stallRate(s.prev, { atMs: r.atMs, pressure: r.pressure }, s.windowUs) : { somePercent: floor, fullPercent: 0 };
           return {
             ...s,
             prev: { atMs: r.atMs, pressure: r.pressure },
-            out: { type: 'psi.pressure', severity: severityOf(rate), stallPercent: round2(Math.max(floor, rate.somePercent)), atMs: r.atMs },
+            out: { type: 'psi.pressure', severity: severityOf(rate), stallPercent: round2(Math.max(floor, rate.somePercent)), atMs: r.atMs, via: 'trigger' },
           };
         }
         const cur = { atMs: r.atMs, pressure: r.pressure };
         if (s.mode !== 'polling' || !s.prev) return { ...s, prev: cur, out: null };
         const rate = stallRate(s.prev, cur);
         const out: PsiPressureEvent | null =
-          rate.somePercent >= cfg.psiPollThresholdPercent ? { type: 'psi.pressure', severity: severityOf(rate), stallPercent: round2(rate.somePercent), atMs: r.atMs } : null;
+          rate.somePercent >= cfg.psiPollThresholdPercent ? { type: 'psi.pressure', severity: severityOf(rate), stallPercent: round2(rate.somePercent), atMs: r.atMs, via: 'poll' } : null;
         return { ...s, prev: cur, out };
       },
-      { mode: null, windowUs: 0, thresholdUs: 0, prev: null, out: null },
+      { mode: null, windowUs: 0, thresholdUs: 0, prev: null, probePrev: null, out: null },
     ),
     map((s) => s.out),
     filter((e): e is PsiPressureEvent => e !== null),

@@ -7,14 +7,15 @@ import { defaultGuestConfig } from '../../src/config/schema.ts';
 const cfg = defaultGuestConfig().signals;
 const text = (total: number) => `some avg10=0.00 avg60=0.00 avg300=0.00 total=${total}\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=0\n`;
 
-function fakes(read: () => string) {
+function fakes(read: () => string, privileged = false) {
   const reads: number[] = [];
   const closed: number[] = [];
   let onEvent: ((err: Error | null, fd: number, events: number) => void) | null = null;
   const removed: number[] = [];
   // Like this machine's kernel for an unprivileged writer: only 2 s-multiple windows.
+  // A privileged writer's 500 ms window is accepted.
   const write = (_fd: number, t: string) => {
-    if (Number(t.trim().split(' ')[2]) % 2_000_000 !== 0) throw Object.assign(new Error('EINVAL'), { code: 'EINVAL' });
+    if (!privileged && Number(t.trim().split(' ')[2]) % 2_000_000 !== 0) throw Object.assign(new Error('EINVAL'), { code: 'EINVAL' });
   };
   const fs: PsiFs = { openRdwr: () => 7, write, close: (fd) => closed.push(fd), readText: () => (reads.push(1), read()) };
   const epoll: EpollFactory = (cb) => {
@@ -41,6 +42,29 @@ describe('makePsiSource', () => {
     // The fd of the refused 500 ms attempt at once, the armed trigger's at teardown.
     expect(f.closed).toEqual([7, 7]);
     expect(f.removed).toEqual([7]);
+  });
+
+  it('reads the file every probe interval while probing, in rtpoll mode only', () => {
+    const CAP_SYS_RESOURCE = 1n << 24n;
+    const run = (capEff: bigint) => {
+      const f = fakes(() => text(5), true);
+      const ts = new TestScheduler((a, b) => expect(a).toEqual(b));
+      const out: PsiReading[] = [];
+      ts.run(({ cold }) => {
+        // Probing from 1 s to 1.35 s (a repeated `true` restarts nothing), then from 5 s on.
+        const probe$ = cold<boolean>('1000ms a 99ms a 249ms b 3649ms a', { a: true, b: false });
+        const sub = makePsiSource(cfg, { file: '/p', fs: f.fs, epoll: f.epoll, capEff, scheduler: ts, probe$ }).subscribe((r) => out.push(r));
+        ts.schedule(() => sub.unsubscribe(), 5250);
+      });
+      return out;
+    };
+    const rt = run(CAP_SYS_RESOURCE);
+    expect(rt[0]).toMatchObject({ mode: 'rtpoll', windowUs: 500_000 });
+    expect(rt.filter((r) => r.type === 'psi.probe').map((r) => (r as { atMs: number }).atMs)).toEqual([1100, 1200, 1300, 5100, 5200]);
+    // In avgs mode a read would suppress the trigger: no probe reads at all.
+    const avgs = run(0n);
+    expect(avgs[0]).toMatchObject({ mode: 'avgs' });
+    expect(avgs.filter((r) => r.type === 'psi.probe')).toEqual([]);
   });
 
   it('ends with PsiLostError on EPOLLERR (the cgroup was removed)', () => {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { PolicySchema } from '../../src/config/schema.ts';
 import { GiB, MiB } from '../../src/config/units.ts';
 import { backoffMs, jitterOf } from '../../src/policy/backoff.ts';
-import { growStepBytes, growTargetBytes, hasRoomToGrow, learnStall, reclaimTargetBytes, reserveBytes, shrinkKeepBytes, shrinkTargetBytes, stallFloorBytes } from '../../src/policy/sizing.ts';
+import { growStepBytes, growTargetBytes, hasRoomToGrow, inProbeZone, learnStall, reclaimTargetBytes, reserveBytes, shrinkKeepBytes, shrinkTargetBytes, stallFloorBytes } from '../../src/policy/sizing.ts';
 
 const policy = PolicySchema.parse({});
 const limits = { minBytes: 0, maxBytes: 2 * GiB, blockBytes: 2 * MiB };
@@ -113,6 +113,16 @@ describe('stall floor', () => {
     expect(learnStall(10 * MiB, sample, policy, null, 0)).toBeNull();
     const higher = learnStall(800 * MiB, sample, policy, high, 10);
     expect(higher?.floorBytes).toBe(800 * MiB + policy.stallFloorMarginBytes);
+  });
+
+  it('puts MemAvailable below the learned floor (not the decayed one) in the probe zone', () => {
+    const learned = { floorBytes: reserve + 400 * MiB, atMs: 0 };
+    expect(inProbeZone(reserve + 399 * MiB, learned)).toBe(true);
+    expect(inProbeZone(reserve + 400 * MiB, learned)).toBe(false);
+    // Long decayed, the floor no longer defends it: MemAvailable gets there, and it is a probe.
+    expect(stallFloorBytes(sample, policy, learned, 10 * halfLife)).toBeLessThan(reserve + 200 * MiB);
+    expect(inProbeZone(reserve + 200 * MiB, learned)).toBe(true);
+    expect(inProbeZone(0, null)).toBe(false);
   });
 
   it('makes shrinks leave the floor plus one grow step', () => {

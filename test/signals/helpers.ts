@@ -9,6 +9,7 @@ export function pressure(someTotalUs: number, fullTotalUs = 0, avg10 = 0, avg60 
 }
 
 export const modeAvgs: PsiReading = { type: 'psi.mode', mode: 'avgs', reason: 'test', file: '/p', windowUs: 2_000_000, thresholdUs: 100_000 };
+export const modeRtpoll: PsiReading = { type: 'psi.mode', mode: 'rtpoll', reason: 'test', file: '/p', windowUs: 500_000, thresholdUs: 5_000 };
 export const modePolling: PsiReading = { type: 'psi.mode', mode: 'polling', reason: 'test', file: '/p' };
 
 export function meminfo(atMs: number, availableMiB: number, totalMiB = 1024): MeminfoReading {

@@ -18,7 +18,7 @@ describe('makeSignals', () => {
     const out = await p;
     expect(out.filter((o) => !isResizerEvent(o)).map((o) => o.type)).toContain('psi.mode');
     // The pressure pipeline knew the 2 s window: 400 ms of stall in it is 20 %, not 100 %.
-    expect(out.filter(isResizerEvent).find((e) => e.type === 'psi.pressure')).toEqual({ type: 'psi.pressure', severity: 'some', stallPercent: 20, atMs: 2000 });
+    expect(out.filter(isResizerEvent).find((e) => e.type === 'psi.pressure')).toEqual({ type: 'psi.pressure', severity: 'some', stallPercent: 20, atMs: 2000, via: 'trigger' });
   });
 
   it('turns a trigger that came with memory to spare into a psi.discounted notice, not pressure', async () => {

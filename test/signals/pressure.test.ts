@@ -3,9 +3,9 @@ import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
 import type { PsiReading } from '../../src/io/psi.ts';
 import { pressureEvents, stallRate } from '../../src/signals/pressure.ts';
-import { modeAvgs, modePolling, pressure } from './helpers.ts';
+import { modeAvgs, modePolling, modeRtpoll, pressure } from './helpers.ts';
 
-const cfg = { psiPollThresholdPercent: 5, psiFullSeverityPercent: 10, psiDebounceMs: 1000 };
+const cfg = { psiPollThresholdPercent: 5, psiProbeThresholdPercent: 0.5, psiFullSeverityPercent: 10, psiDebounceMs: 1000 };
 
 function scheduler() {
   return new TestScheduler((a, b) => expect(a).toEqual(b));
@@ -37,9 +37,9 @@ describe('psi.pressure', () => {
       });
       expectObservable(pressureEvents(psi$, cfg, ts)).toBe('1999ms c 3999ms d', {
         // 600 ms of 2 s stalled (30 %), 300 ms full (15 %: severe).
-        c: { type: 'psi.pressure', severity: 'full', stallPercent: 30, atMs: 2000 },
+        c: { type: 'psi.pressure', severity: 'full', stallPercent: 30, atMs: 2000, via: 'trigger' },
         // Only 100 ms more over 4 s: 2.5 %, but a trigger means at least threshold/window = 5 %.
-        d: { type: 'psi.pressure', severity: 'some', stallPercent: 5, atMs: 6000 },
+        d: { type: 'psi.pressure', severity: 'some', stallPercent: 5, atMs: 6000, via: 'trigger' },
       });
     });
   });
@@ -55,7 +55,7 @@ describe('psi.pressure', () => {
         // Then the VM itself runs short: the rate counts from the discounted read, not from 0.
         d: { type: 'psi.trigger', atMs: 4000, pressure: pressure(1_300_000), globalShortage: true },
       });
-      expectObservable(pressureEvents(psi$, cfg, ts)).toBe('3999ms d', { d: { type: 'psi.pressure', severity: 'some', stallPercent: 20, atMs: 4000 } });
+      expectObservable(pressureEvents(psi$, cfg, ts)).toBe('3999ms d', { d: { type: 'psi.pressure', severity: 'some', stallPercent: 20, atMs: 4000, via: 'trigger' } });
     });
     const poll = scheduler();
     poll.run(({ hot, expectObservable }) => {
@@ -65,7 +65,7 @@ describe('psi.pressure', () => {
         c: { type: 'psi.sample', atMs: 1000, pressure: pressure(300_000), globalShortage: false }, // 30 %, not the VM's
         d: { type: 'psi.sample', atMs: 2000, pressure: pressure(400_000), globalShortage: true }, // 10 %
       });
-      expectObservable(pressureEvents(psi$, cfg, poll)).toBe('2001ms d', { d: { type: 'psi.pressure', severity: 'some', stallPercent: 10, atMs: 2000 } });
+      expectObservable(pressureEvents(psi$, cfg, poll)).toBe('2001ms d', { d: { type: 'psi.pressure', severity: 'some', stallPercent: 10, atMs: 2000, via: 'poll' } });
     });
   });
 
@@ -73,7 +73,7 @@ describe('psi.pressure', () => {
     const ts = scheduler();
     ts.run(({ hot, expectObservable }) => {
       const psi$ = hot<PsiReading>('a 9ms c', { a: modeAvgs, c: { type: 'psi.trigger', atMs: 10, pressure: null } });
-      expectObservable(pressureEvents(psi$, cfg, ts)).toBe('10ms c', { c: { type: 'psi.pressure', severity: 'some', stallPercent: 5, atMs: 10 } });
+      expectObservable(pressureEvents(psi$, cfg, ts)).toBe('10ms c', { c: { type: 'psi.pressure', severity: 'some', stallPercent: 5, atMs: 10, via: 'trigger' } });
     });
   });
 
@@ -87,7 +87,7 @@ describe('psi.pressure', () => {
         d: { type: 'psi.sample', atMs: 2000, pressure: pressure(100_000) }, // 6 %
         e: { type: 'psi.sample', atMs: 3000, pressure: pressure(100_000) }, // 0 %
       });
-      expectObservable(pressureEvents(psi$, cfg, ts)).toBe('2001ms d', { d: { type: 'psi.pressure', severity: 'some', stallPercent: 6, atMs: 2000 } });
+      expectObservable(pressureEvents(psi$, cfg, ts)).toBe('2001ms d', { d: { type: 'psi.pressure', severity: 'some', stallPercent: 6, atMs: 2000, via: 'poll' } });
     });
   });
 
@@ -105,6 +105,37 @@ describe('psi.pressure', () => {
     ts.run(({ hot, expectObservable }) => {
       const psi$ = hot<PsiReading>('a b', { a: modePolling, b: { type: 'psi.error', atMs: 1, message: 'x' } });
       expectObservable(pressureEvents(psi$, cfg, ts)).toBe('');
+    });
+  });
+
+  it('answers a probe at its own, lower stall rate, measured between probe reads only', () => {
+    const ts = scheduler();
+    ts.run(({ hot, expectObservable }) => {
+      const psi$ = hot<PsiReading>('a b 99ms c 99ms d 99ms e 99ms f', {
+        a: modeRtpoll,
+        b: { type: 'psi.probe', atMs: 0, pressure: pressure(0) },
+        c: { type: 'psi.probe', atMs: 100, pressure: pressure(300) }, // 0.3 % over 100 ms: below 0.5 %
+        // A relaxed-check sample between probes must not shorten the probe's span.
+        d: { type: 'psi.sample', atMs: 200, pressure: pressure(700) },
+        e: { type: 'psi.probe', atMs: 300, pressure: pressure(1_500) }, // 1.2 ms in 200 ms: 0.6 %
+        f: { type: 'psi.probe', atMs: 400, pressure: pressure(1_500) },
+      });
+      expectObservable(pressureEvents(psi$, cfg, ts)).toBe('301ms e', { e: { type: 'psi.pressure', severity: 'some', stallPercent: 0.6, atMs: 300, via: 'probe' } });
+    });
+  });
+
+  it('measures no probe across a long gap (the zone was left), nor one the kernel could spare memory for', () => {
+    const ts = scheduler();
+    ts.run(({ hot, expectObservable }) => {
+      const psi$ = hot<PsiReading>('a b 2999ms c 99ms d 99ms e', {
+        a: modeRtpoll,
+        b: { type: 'psi.probe', atMs: 0, pressure: pressure(0) },
+        // 3 s later: 20 ms of stall since, 0.67 % of the gap, but the gap is too long to say when.
+        c: { type: 'psi.probe', atMs: 3000, pressure: pressure(20_000) },
+        d: { type: 'psi.probe', atMs: 3100, pressure: pressure(25_000), globalShortage: false }, // 5 %, a cgroup's own limit
+        e: { type: 'psi.probe', atMs: 3200, pressure: pressure(26_000) }, // 1 %
+      });
+      expectObservable(pressureEvents(psi$, cfg, ts)).toBe('3201ms e', { e: { type: 'psi.pressure', severity: 'some', stallPercent: 1, atMs: 3200, via: 'probe' } });
     });
   });
 });

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { GuestConfigSchema, type GuestConfig } from '../../src/config/schema.ts';
 import { MiB, GiB } from '../../src/config/units.ts';
+import { makeMemoryLogger } from '../../src/io/log.ts';
 import { VirtualClock } from '../../src/sim/clock.ts';
 import { defaultGuestParams, GuestModel } from '../../src/sim/guest.ts';
 import { findPolicy } from '../../src/sim/policies/index.ts';
@@ -94,6 +96,31 @@ describe('simulator runs', () => {
     const b = await runSim(s, findPolicy('memresize')!, { seed: 7 });
     expect(a.metrics).toEqual(b.metrics);
     expect(a.metrics.requests.requests).toBeGreaterThan(0);
+  });
+
+  it('answers the probe of a decayed stall floor sooner than the trigger would (steady)', async () => {
+    // steady: the page-cache working set stalls at the same MemAvailable each time; between
+    // stalls the floor decays and MemAvailable drifts slowly back onto it.
+    const run = async (config: GuestConfig) => {
+      let lines: Record<string, unknown>[] = [];
+      const r = await runSim(findScenario('steady')!, findPolicy('memresize')!, {
+        config,
+        makeLog: (now) => {
+          const m = makeMemoryLogger({ now });
+          lines = m.lines;
+          return m.log;
+        },
+      });
+      return { r, vias: lines.filter((l) => l.msg === 'transition' && l.event === 'psi.pressure').map((l) => l.via) };
+    };
+    const probing = await run(GuestConfigSchema.parse({}));
+    const triggerOnly = await run(GuestConfigSchema.parse({ signals: { psiProbeThresholdPercent: 100 } }));
+    expect(probing.vias).toContain('probe');
+    expect(triggerOnly.vias).not.toContain('probe');
+    expect(triggerOnly.vias).toContain('trigger');
+    // The same stalls, seen sooner: the slowest grow is faster, and the VM holds no more.
+    expect(probing.r.metrics.growLatencyP99Ms!).toBeLessThan(triggerOnly.r.metrics.growLatencyP99Ms!);
+    expect(probing.r.metrics.footprintGiBh).toBeLessThanOrEqual(triggerOnly.r.metrics.footprintGiBh * 1.01);
   });
 
   it('static-max holds the most memory and never stalls on a scenario its max can hold', async () => {

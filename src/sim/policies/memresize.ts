@@ -26,7 +26,7 @@ export const memresizePolicy: Policy = {
     // The daemon onlines hot-plugged blocks itself (auto-movable with a kernel-zone floor).
     env.guest.kernelZoneFloorBytes = kernelZoneFloorBytes(config.policy);
     const handle = wireGuest({
-      psi$: makePsiSource(config.signals, { procRoot: SIM_PROC, scheduler, fs: kernel.fs, epoll: kernel.epoll, capEff: kernel.capEff }),
+      psi$: (probe$) => makePsiSource(config.signals, { procRoot: SIM_PROC, scheduler, fs: kernel.fs, epoll: kernel.epoll, capEff: kernel.capEff, probe$ }),
       meminfo$: (fast$) => makeMeminfoSource(config.signals, { procRoot: SIM_PROC, scheduler, fast$, readText: kernel.readText }),
       link: env.host.link,
       clock,
