@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.ts';
@@ -78,6 +79,27 @@ describe('memresize CLI', () => {
     const bad = run(['bench', '--random', '0']);
     expect(bad.code).toBe(2);
     expect(bad.err).toMatch(/--random needs a positive whole number/);
+  });
+
+  it('bench --config runs memresize with that guest config (the baselines as they are); an invalid one exits 2', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'memresize-bench-config-'));
+    const file = join(dir, 'guest.yaml');
+    // No probe answers: only the trigger sees steady's slow stalls.
+    writeFileSync(file, 'signals:\n  psiProbeThresholdPercent: 100\n');
+    const rows = (out: string) => out.split('\n').filter((l) => l.startsWith('| steady |')).map((l) => l.split('|').slice(0, -2).join('|'));
+    const plain = run(['bench', '--scenario', 'steady', '--out', join(dir, 'a')]);
+    const tuned = run(['bench', '--scenario', 'steady', '--out', join(dir, 'b'), '--config', file]);
+    const ours = (r: string[]) => r.filter((l) => l.includes('| memresize |'));
+    const theirs = (r: string[]) => r.filter((l) => !l.includes('| memresize |'));
+    expect(ours(rows(plain.out))).toHaveLength(1);
+    expect(ours(rows(tuned.out))).not.toEqual(ours(rows(plain.out)));
+    expect(theirs(rows(tuned.out))).toEqual(theirs(rows(plain.out)));
+    writeFileSync(file, 'signals:\n  psiProbeThresholdPercent: -1\n');
+    const bad = run(['bench', '--scenario', 'steady', '--out', join(dir, 'c'), '--config', file]);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/invalid guest config/);
+    expect(bad.err).toMatch(/psiProbeThresholdPercent/);
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('sim --fleet runs a built-in fleet on one host agent and prints the fleet and per-VM tables; an unknown fleet exits 2', () => {
