@@ -226,9 +226,21 @@ export async function startGuest(opts: GuestOptions): Promise<RunningGuest> {
   const psiState: { mode?: Omit<Extract<PsiReading, { type: 'psi.mode' }>, 'type'>; lost?: Omit<PsiLostNotice, 'type'> } = {};
   const counters = new GuestCounters();
   const notePsi = (r: PsiReading | PsiLostNotice) => {
-    if (r.type === 'psi.trigger' && r.globalShortage === false) counters.psiDiscounted++;
-    else if (r.type === 'psi.mode') psiState.mode = { mode: r.mode, reason: r.reason, file: r.file, windowUs: r.windowUs, thresholdUs: r.thresholdUs };
-    else if (r.type === 'psi.lost') psiState.lost = { reason: r.reason, fallback: r.fallback };
+    switch (r.type) {
+      case 'psi.trigger':
+        counters.psiTriggers++;
+        if (r.globalShortage === false) counters.psiDiscounted++;
+        return;
+      case 'psi.probe':
+        counters.psiProbeReads++;
+        return;
+      case 'psi.mode':
+        psiState.mode = { mode: r.mode, reason: r.reason, file: r.file, windowUs: r.windowUs, thresholdUs: r.thresholdUs };
+        return;
+      case 'psi.lost':
+        psiState.lost = { reason: r.reason, fallback: r.fallback };
+        return;
+    }
   };
   // The history outlives a rewire: the status shows the transitions that led here.
   const ring = new TransitionRing(config.control.transitions);
@@ -289,7 +301,14 @@ export async function startGuest(opts: GuestOptions): Promise<RunningGuest> {
       nowMs: Date.now(),
       state: stateName(snap.value),
       context: snap.context,
-      signals: { psi: psiState.mode ?? null, psiLost: psiState.lost ?? null, psiDiscounted: counters.psiDiscounted, composition: generation },
+      signals: {
+        psi: psiState.mode ?? null,
+        psiLost: psiState.lost ?? null,
+        psiDiscounted: counters.psiDiscounted,
+        psiTriggers: counters.psiTriggers,
+        psiProbeReads: counters.psiProbeReads,
+        composition: generation,
+      },
       selfProtection: { oom: protection.oom, lock: protection.lock },
       transitions: ring.list(),
     });

@@ -13,6 +13,9 @@ export class GuestCounters {
   transitions = 0;
   /** PSI triggers not answered: the kernel had memory to spare (src/policy/reclaim.ts). */
   psiDiscounted = 0;
+  /** PSI trigger events, and probe reads (below a decayed stall floor, rtpoll mode), since start. */
+  psiTriggers = 0;
+  psiProbeReads = 0;
   private lastRequestId: string | undefined;
 
   /** Feed every transition record (the tracer's onRecord). */
@@ -63,5 +66,11 @@ export function renderGuestMetrics(s: GuestStatus, c: GuestCounters): string {
   out.push('# HELP memresize_guest_acks_total Host answers, by outcome.', '# TYPE memresize_guest_acks_total counter');
   for (const [o, n] of [...c.outcomes].sort()) out.push(`memresize_guest_acks_total{outcome="${o}"} ${n}`);
   out.push('# HELP memresize_guest_psi_discounted_total PSI triggers not answered because memory was free above the watermarks (a cgroup limit or compaction stalled).', '# TYPE memresize_guest_psi_discounted_total counter', `memresize_guest_psi_discounted_total ${c.psiDiscounted}`);
+  out.push(
+    '# HELP memresize_guest_psi_reads_total PSI events and reads, by kind: trigger (the kernel\'s trigger fired), probe (read every psiProbeIntervalMs below a decayed stall floor).',
+    '# TYPE memresize_guest_psi_reads_total counter',
+    `memresize_guest_psi_reads_total{kind="probe"} ${c.psiProbeReads}`,
+    `memresize_guest_psi_reads_total{kind="trigger"} ${c.psiTriggers}`,
+  );
   return out.join('\n') + '\n';
 }

@@ -6,6 +6,7 @@
 import { formatBytes } from '../config/units.ts';
 import type { ResizerContext } from '../machines/context.ts';
 import { ackTimeoutFor, floorFor } from '../machines/updates.ts';
+import { inProbeZone } from '../policy/sizing.ts';
 import type { TransitionRecord } from '../io/transition-trace.ts';
 
 export interface StatusTransition {
@@ -31,6 +32,10 @@ export interface GuestStatus {
     memAvailableBytes?: number;
     /** The MemAvailable the daemon defends: the reserve, or the stall floor a PSI stall taught (decaying). */
     floorBytes?: number;
+    /** The floor the last stall taught, before decay (absent before any): below it the daemon probes. */
+    learnedFloorBytes?: number;
+    /** MemAvailable is in the probe zone: PSI is read every psiProbeIntervalMs (rtpoll mode) and a small stall is pressure. */
+    probing: boolean;
   };
   limits: { minBytes: number; maxBytes: number; blockBytes: number };
   atCeiling: boolean;
@@ -87,6 +92,8 @@ export function buildGuestStatus(input: {
       memTotalBytes: c.sample?.memTotalBytes,
       memAvailableBytes: c.sample?.memAvailableBytes,
       floorBytes: floor === undefined ? undefined : Math.round(floor),
+      learnedFloorBytes: c.learnedStall?.floorBytes,
+      probing: c.sample !== null && inProbeZone(c.sample.memAvailableBytes, c.learnedStall),
     },
     limits: c.limits,
     atCeiling: c.atCeiling,
@@ -119,7 +126,7 @@ export function statusText(s: GuestStatus): string {
   const lines = [
     `memresize guest (pid ${s.pid}, up ${up} s): ${s.state}`,
     `  plugged ${b(s.sizes.pluggedBytes)}   host requested ${b(s.sizes.hostRequestedBytes)}   target ${b(s.sizes.targetBytes)}`,
-    `  MemTotal ${b(s.sizes.memTotalBytes)}   MemAvailable ${b(s.sizes.memAvailableBytes)}   floor ${b(s.sizes.floorBytes)}`,
+    `  MemTotal ${b(s.sizes.memTotalBytes)}   MemAvailable ${b(s.sizes.memAvailableBytes)}   floor ${b(s.sizes.floorBytes)}${s.sizes.learnedFloorBytes === undefined ? '' : ` (learned ${b(s.sizes.learnedFloorBytes)}${s.sizes.probing ? ', probing: MemAvailable below it' : ''})`}`,
     `  limits min ${b(s.limits.minBytes)}  max ${b(s.limits.maxBytes)}  block ${b(s.limits.blockBytes)}${s.atCeiling ? '   (at ceiling)' : ''}`,
     `  grow latency ${s.growLatencyMs} ms   unplug failures ${s.unplugFailures}   ack timeout ${s.ack.timeoutMs} ms (roundtrip smoothed ${s.ack.srttMs ?? '-'} ms, smallest recent ${s.ack.smallestRecentMs ?? '-'} ms)`,
     `  host answered ${s.host.lastOutcome ?? '-'}${s.host.lastReason ? ` (${s.host.lastReason})` : ''}   cooldown ${s.host.cooldownMs} ms after ${s.host.cooldownAfter ?? '-'}${s.host.awaitingAvailable ? '   (denied need: asks again when the host says budget is available)' : ''}`,

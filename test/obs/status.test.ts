@@ -60,4 +60,24 @@ describe('status socket', () => {
     const after = buildGuestStatus({ pid: 1, startedAtMs: 0, nowMs: 2, state: h.state(), context: h.ctx(), signals: {}, selfProtection: {}, transitions: [] });
     expect(after.host.awaitingAvailable).toBe(false);
   });
+
+  it('shows the floor a stall taught and whether MemAvailable is below it (probing)', () => {
+    const h = startResizer().ready();
+    const at = (availMiB: number) => h.send({ type: 'meminfo.sample', atMs: 0, memTotalBytes: 2 * 2 ** 30, memAvailableBytes: availMiB * 2 ** 20, availableTrendBps: 0 });
+    const status = () => buildGuestStatus({ pid: 1, startedAtMs: 0, nowMs: 1, state: h.state(), context: h.ctx(), signals: {}, selfProtection: {}, transitions: [] });
+    at(600);
+    expect(status().sizes).toMatchObject({ probing: false });
+    expect(status().sizes.learnedFloorBytes).toBeUndefined();
+    // A stall at 600 MiB available (learned with the next sample): the floor is that plus the
+    // margin, and MemAvailable is under it.
+    h.send({ type: 'psi.pressure', severity: 'some', stallPercent: 10 });
+    at(600);
+    const learned = h.ctx().learnedStall!.floorBytes;
+    expect(learned).toBeGreaterThan(600 * 2 ** 20);
+    expect(status().sizes).toMatchObject({ learnedFloorBytes: learned, probing: true });
+    expect(statusText(status())).toMatch(/floor [\d.]+ \w+ \(learned [\d.]+ \w+, probing: MemAvailable below it\)/);
+    at(learned / 2 ** 20 + 1);
+    expect(status().sizes.probing).toBe(false);
+    expect(statusText(status())).not.toMatch(/probing/);
+  });
 });

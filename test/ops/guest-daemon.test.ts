@@ -119,6 +119,8 @@ describe('memresize guest: metrics textfile', () => {
     expect(text).toMatch(/^# TYPE memresize_guest_transitions_total counter$/m);
     expect(text).toMatch(/^memresize_guest_plugged_bytes \d+$/m);
     expect(text).toMatch(/^memresize_guest_psi_discounted_total 0$/m);
+    expect(text).toMatch(/^memresize_guest_psi_reads_total\{kind="probe"\} 0$/m);
+    expect(text).toMatch(/^memresize_guest_psi_reads_total\{kind="trigger"\} \d+$/m);
   });
 });
 
