@@ -24,7 +24,7 @@ export const SignalsSchema = z
       .max(100)
       .default(0.5)
       .describe(
-        'rtpoll mode: while MemAvailable is below the floor the last stall taught (the decayed floor let it get there), `total` is read every psiProbeIntervalMs and this stall rate between two reads counts as pressure. Half the trigger\'s share: there a stall is the answer to the probe, not noise.',
+        'rtpoll and polling modes: while MemAvailable is below the floor the last stall taught (the decayed floor let it get there), `total` is read every psiProbeIntervalMs and this stall rate between two reads counts as pressure. Half the trigger\'s share: there a stall is the answer to the probe, not noise.',
       ),
     psiProbeIntervalMs: millis(50, 10_000).default(100).describe('How often `total` is read while probing (see psiProbeThresholdPercent): 10 reads of one small file a second, only below the learned floor.'),
     psiFullSeverityPercent: z.number().min(0).max(100).default(10).describe('A trigger whose `full` stall over the window is at least this share is reported as severity full.'),

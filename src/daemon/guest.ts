@@ -251,7 +251,7 @@ export async function startGuest(opts: GuestOptions): Promise<RunningGuest> {
   const compose = (cfg: GuestConfig, initialPluggedBytes: number | undefined): WireHandle => {
     const primary$ = (probe$: Observable<boolean>) => makePsiSource(cfg.signals, { procRoot, scheduler, epoll, probe$ });
     // Fallback after psi.lost: poll the system-wide file, which cannot disappear.
-    const fallback = () => makePsiSource({ ...cfg.signals, psiFile: 'pressure/memory' }, { procRoot, scheduler, epoll, forceMode: 'polling' });
+    const fallback = (probe$: Observable<boolean>) => makePsiSource({ ...cfg.signals, psiFile: 'pressure/memory' }, { procRoot, scheduler, epoll, forceMode: 'polling', probe$ });
     const zoneinfo = makeZoneinfoReader(procRoot, log.child({ component: 'zoneinfo' }));
     const blocksLog = log.child({ component: 'memory-blocks' });
     const eligibility = makeEligibility();
@@ -269,7 +269,7 @@ export async function startGuest(opts: GuestOptions): Promise<RunningGuest> {
       if (results.length > 0) scheduler.schedule(() => onlined.next());
     };
     return wireGuest({
-      psi$: (probe$) => psiWithFallback(primary$(probe$), fallback).pipe(withGlobalShortage(zoneinfo, cfg), tap(notePsi)),
+      psi$: (probe$) => psiWithFallback(primary$(probe$), () => fallback(probe$)).pipe(withGlobalShortage(zoneinfo, cfg), tap(notePsi)),
       meminfo$: (fast$) => makeMeminfoSource(cfg.signals, { procRoot, scheduler, fast$ }),
       blocks$: (rescan$) => makeMemoryBlocksSource(cfg.memory, { sysRoot, scheduler, rescan$: merge(rescan$, onlined) }),
       onBlocks,

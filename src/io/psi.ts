@@ -3,8 +3,8 @@
  * kernel grants (see psi-trigger.ts). The first reading names the mode and why, so the
  * daemon logs it once. In trigger modes the watched file is read only at start, after
  * each event and every `relaxedCheckIntervalMs`: reading it often suppresses
- * unprivileged trigger events (measured on this machine kind). In rtpoll mode it is also
- * read every `psiProbeIntervalMs` while the daemon probes (see `probe$`).
+ * unprivileged trigger events (measured on this machine kind). In rtpoll and polling modes
+ * it is also read every `psiProbeIntervalMs` while the daemon probes (see `probe$`).
  */
 import { isAbsolute, join } from 'node:path';
 import { asyncScheduler, distinctUntilChanged, EMPTY, interval, Observable, switchMap, type SchedulerLike } from 'rxjs';
@@ -21,7 +21,7 @@ export type PsiReading =
   | { type: 'psi.trigger'; atMs: number; pressure: Pressure | null; globalShortage?: boolean }
   /** A periodic read (polling mode: every interval; trigger modes: rarely, for psi.relaxed). */
   | { type: 'psi.sample'; atMs: number; pressure: Pressure; globalShortage?: boolean }
-  /** A read asked for by the probe hint (rtpoll mode only): see src/signals/pressure.ts. */
+  /** A read while the daemon probes (rtpoll and polling modes): see src/signals/pressure.ts. */
   | { type: 'psi.probe'; atMs: number; pressure: Pressure; globalShortage?: boolean }
   | { type: 'psi.error'; atMs: number; message: string };
 
@@ -83,9 +83,9 @@ export interface PsiSourceDeps {
   forceMode?: PsiMode;
   /**
    * Whether to probe (the daemon's MemAvailable is below a decayed stall floor): while true,
-   * the file is read every `psiProbeIntervalMs` into psi.probe readings. Honoured in rtpoll
-   * mode only: there the poll thread keeps its own state, but in avgs mode a read advances
-   * the averaging that evaluates the trigger, and frequent reads suppress it.
+   * the file is read every `psiProbeIntervalMs` into psi.probe readings. Not in avgs mode:
+   * there a read advances the averaging that evaluates the trigger, and frequent reads
+   * suppress it; the rtpoll trigger is the poll thread's, and polling has no trigger.
    */
   probe$?: Observable<boolean>;
 }
@@ -137,9 +137,16 @@ export function makePsiSource(cfg: PsiSourceConfig, deps: PsiSourceDeps = {}): O
     sub.next({ type: 'psi.mode', mode: choice.mode, reason: choice.reason, file: path, windowUs: choice.windowUs, thresholdUs: choice.thresholdUs });
     emitRead('psi.sample');
 
+    const probing = () =>
+      deps.probe$?.pipe(distinctUntilChanged(), switchMap((on) => (on ? interval(cfg.psiProbeIntervalMs, scheduler) : EMPTY))).subscribe(() => emitRead('psi.probe'));
+
     if (choice.mode === 'polling' || choice.fd === undefined || !deps.epoll) {
       const tick = interval(cfg.psiPollIntervalMs, scheduler).subscribe(() => emitRead('psi.sample'));
-      return () => tick.unsubscribe();
+      const probe = probing();
+      return () => {
+        tick.unsubscribe();
+        probe?.unsubscribe();
+      };
     }
 
     const fd = choice.fd;
@@ -158,10 +165,7 @@ export function makePsiSource(cfg: PsiSourceConfig, deps: PsiSourceDeps = {}): O
     });
     epoll.add(fd, EPOLLPRI);
     const slow = interval(cfg.relaxedCheckIntervalMs, scheduler).subscribe(() => emitRead('psi.sample'));
-    const probe =
-      choice.mode === 'rtpoll' && deps.probe$
-        ? deps.probe$.pipe(distinctUntilChanged(), switchMap((on) => (on ? interval(cfg.psiProbeIntervalMs, scheduler) : EMPTY))).subscribe(() => emitRead('psi.probe'))
-        : null;
+    const probe = choice.mode === 'rtpoll' ? probing() : undefined;
     return () => {
       closed = true;
       slow.unsubscribe();

@@ -67,6 +67,21 @@ describe('makePsiSource', () => {
     expect(avgs.filter((r) => r.type === 'psi.probe')).toEqual([]);
   });
 
+  it('probes in polling mode too, beside the polled samples', () => {
+    const f = fakes(() => text(5));
+    const ts = new TestScheduler((a, b) => expect(a).toEqual(b));
+    const out: PsiReading[] = [];
+    ts.run(({ cold }) => {
+      // On at 500 ms, off at 800 ms (before that interval's read).
+      const probe$ = cold<boolean>('500ms a 299ms b', { a: true, b: false });
+      const sub = makePsiSource(cfg, { file: '/p', fs: f.fs, epoll: null, scheduler: ts, probe$ }).subscribe((r) => out.push(r));
+      ts.schedule(() => sub.unsubscribe(), 2 * cfg.psiPollIntervalMs + 1);
+    });
+    expect(out[0]).toMatchObject({ mode: 'polling' });
+    expect(out.filter((r) => r.type === 'psi.probe').map((r) => (r as { atMs: number }).atMs)).toEqual([600, 700]);
+    expect(out.filter((r) => r.type === 'psi.sample')).toHaveLength(3);
+  });
+
   it('ends with PsiLostError on EPOLLERR (the cgroup was removed)', () => {
     const f = fakes(() => text(5));
     let err: unknown;
