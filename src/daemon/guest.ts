@@ -262,7 +262,7 @@ export async function startGuest(opts: GuestOptions): Promise<RunningGuest> {
       const steps = snap.blocks.some((b) => b.state === 'offline') ? planOnlining(snap, cfg.memory.online, cfg.memory.movableRatioPercent, eligible, kernelZoneNow(zoneinfo, cfg)) : [];
       const results = applyOnlining(steps, sysRoot);
       for (const r of results) {
-        if (r.ok) blocksLog.info({ block: r.index, write: r.write }, 'block onlined');
+        if (r.ok) blocksLog.info({ block: r.index, write: r.write, ...(r.refused ? { refused: r.refused } : {}) }, 'block onlined');
         else blocksLog.warn({ block: r.index, write: r.write, err: r.error }, 'block online failed');
       }
       // Read back what the kernel made of it (zones decide the next auto-movable choice).

@@ -48,16 +48,11 @@ export function planOnlining(
   const steps: OnlineStep[] = [];
   for (const b of snap.blocks) {
     if (b.state !== 'offline' || !eligible(b.index)) continue;
-    const canMovable = b.zones.includes('Movable');
-    const canKernel = b.zones.some((z) => z !== 'Movable' && z !== 'none');
     let write: OnlineWrite;
     if (mode === 'movable') write = 'online_movable';
     else if (mode === 'kernel') write = 'online_kernel';
     else if (kernelShortfall > 0) write = 'online_kernel';
     else write = (movable + 1) * 100 <= ratioPercent * kernel ? 'online_movable' : 'online_kernel';
-    // valid_zones tells what the kernel will accept for this block: follow it over the mode.
-    if (write === 'online_movable' && !canMovable && canKernel) write = 'online_kernel';
-    if (write === 'online_kernel' && !canKernel && canMovable) write = 'online_movable';
     if (write === 'online_movable') movable++;
     else {
       kernel++;
@@ -70,23 +65,41 @@ export function planOnlining(
 
 export interface OnlineResult {
   index: number;
+  /** The write that took (the planned one, or the other zone after the kernel refused it). */
   write: OnlineWrite;
   ok: boolean;
+  /** The planned write, when the kernel refused it and the other zone was taken. */
+  refused?: OnlineWrite;
   error?: string;
 }
 
 export type WriteText = (path: string, text: string) => void;
 
-/** Writes each step to memoryN/state. A refused write is a result, not a throw. */
+const OTHER: Record<OnlineWrite, OnlineWrite> = { online_movable: 'online_kernel', online_kernel: 'online_movable' };
+
+/**
+ * Writes each step to memoryN/state. A block the kernel will not put in the planned zone
+ * (EINVAL: its range cannot join that zone) goes to the other one: the daemon does not read
+ * valid_zones of offline blocks to know beforehand (see readMemoryBlocks). A refused write is
+ * a result, not a throw.
+ */
 export function applyOnlining(steps: OnlineStep[], sysRoot = '/sys', write: WriteText = (p, t) => writeFileSync(p, t)): OnlineResult[] {
   return steps.map((s) => {
     const path = join(sysRoot, 'devices/system/memory', `memory${s.index}`, 'state');
-    try {
-      write(path, s.write);
-      return { ...s, ok: true };
-    } catch (err) {
-      return { ...s, ok: false, error: `${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` };
-    }
+    const attempt = (w: OnlineWrite): string | null => {
+      try {
+        write(path, w);
+        return null;
+      } catch (err) {
+        return `${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`;
+      }
+    };
+    const first = attempt(s.write);
+    if (first === null) return { ...s, ok: true };
+    if (!first.endsWith('EINVAL')) return { ...s, ok: false, error: first };
+    const other = OTHER[s.write];
+    const second = attempt(other);
+    return second === null ? { index: s.index, write: other, ok: true, refused: s.write } : { ...s, ok: false, error: `${first}; ${other}: ${second}` };
   });
 }
 

@@ -13,7 +13,10 @@ export type BlockState = 'online' | 'offline' | 'going-offline' | 'unknown';
 export interface MemoryBlock {
   index: number;
   state: BlockState;
-  /** valid_zones: for an online block the zone it is in ("Normal", "Movable", "none" when it spans zones); for an offline one the zones it could join. */
+  /**
+   * valid_zones of an online block: the zone it is in ("Normal", "Movable", "none" when it
+   * spans zones). Empty for offline blocks: not read (see readMemoryBlocks).
+   */
   zones: string[];
 }
 
@@ -133,7 +136,11 @@ export function readMemoryBlocks(sysRoot = '/sys'): MemoryBlocksSnapshot {
     if (stateText === null) continue;
     const state = parseBlockState(stateText);
     if (state === 'unknown') errors.push({ path: join(dir, entry, 'state'), code: 'garbled', message: `unexpected block state ${JSON.stringify(stateText.trim().slice(0, 20))}` });
-    const zonesText = tryRead(join(dir, entry, 'valid_zones'), errors);
+    // Never valid_zones of an offline block: a block that hot-plug has just added is visible
+    // before the kernel sets its node, and reading it then dereferences NODE_DATA(-1)
+    // (Debian's 6.1 guest kernel oopsed in valid_zones_show -> zone_for_pfn_range and took
+    // the daemon with it, e2e 2026-11-27). For an online block the kernel only names its zone.
+    const zonesText = state === 'online' ? tryRead(join(dir, entry, 'valid_zones'), errors) : null;
     blocks.push({ index: Number(m[1]), state, zones: zonesText === null ? [] : parseValidZones(zonesText) });
   }
   blocks.sort((a, b) => a.index - b.index);

@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { lastValueFrom, take, takeUntil, timer, toArray } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
@@ -34,7 +34,9 @@ describe('reading /sys/devices/system/memory', () => {
     expect(s.blockSizeBytes).toBe(MiB128);
     expect(s.autoOnline).toBe('offline');
     expect(s.blocks.map((b) => b.index)).toEqual([0, 1, 2, 3, 8, 9]);
-    expect(s.blocks[4]).toEqual({ index: 8, state: 'offline', zones: ['Normal', 'Movable'] });
+    // valid_zones of offline blocks is not read (a just-added block can oops the kernel).
+    expect(s.blocks[4]).toEqual({ index: 8, state: 'offline', zones: [] });
+    expect(s.blocks[0]?.zones).toEqual(['none']);
     expect(s.virtioMem).toEqual([{ name: 'virtio3', driver: 'virtio_mem' }]);
     expect(summarizeBlocks(s)).toEqual({ online: 4, offline: 2, onlineMovable: 0, onlineKernel: 4 });
   });
@@ -145,9 +147,16 @@ describe('onlining plan', () => {
     expect(planOnlining(snapOf(auto), 'movable', 301, all)).toEqual([]);
   });
 
-  it('follows valid_zones over the mode when a block can only join one zone', () => {
+  it('never reads valid_zones of an offline block', () => {
     const root = tree({ blocks: [...bootPlusOffline([]), { index: 8, state: 'offline', zones: 'Normal' }] });
-    expect(planOnlining(snapOf(root), 'movable', 301, all)).toEqual([{ index: 8, write: 'online_kernel' }]);
+    // As unreadable as a block hot-plug is still adding (a folder: reading it fails even as root).
+    const vz = join(root, 'devices/system/memory/memory8/valid_zones');
+    rmSync(vz);
+    mkdirSync(vz);
+    expect(() => readFileSync(vz, 'utf8')).toThrow(/EISDIR/);
+    const s = snapOf(root);
+    expect(s.errors).toEqual([]);
+    expect(s.blocks.find((b) => b.index === 8)).toEqual({ index: 8, state: 'offline', zones: [] });
   });
 
   it('onlines only blocks that appeared after start, unless a virtio-mem device owns the offline ones', () => {
@@ -173,6 +182,30 @@ describe('onlining plan', () => {
     expect(results[0]).toEqual({ index: 8, write: 'online_movable', ok: true });
     expect(results[1]?.ok).toBe(false);
     expect(results[1]?.error).toMatch(/ENOENT/);
+  });
+
+  it('puts a block the kernel refuses in the planned zone (EINVAL) into the other one', () => {
+    const writes: string[] = [];
+    const einval = (zone: string) => (path: string, text: string) => {
+      writes.push(`${path.split('/').at(-2)}=${text}`);
+      if (text === zone) throw Object.assign(new Error('invalid'), { code: 'EINVAL' });
+    };
+    expect(applyOnlining([{ index: 8, write: 'online_movable' }], '/sys', einval('online_movable'))).toEqual([{ index: 8, write: 'online_kernel', ok: true, refused: 'online_movable' }]);
+    expect(writes).toEqual(['memory8=online_movable', 'memory8=online_kernel']);
+    // Refused both ways (already online, say): one failed result naming both.
+    const both = applyOnlining([{ index: 9, write: 'online_kernel' }], '/sys', () => {
+      throw Object.assign(new Error('invalid'), { code: 'EINVAL' });
+    });
+    expect(both[0]).toMatchObject({ index: 9, write: 'online_kernel', ok: false });
+    expect(both[0]?.error).toMatch(/EINVAL; online_movable: .*EINVAL/);
+    // Another error (EBUSY, EPERM) is not a zone question: no second write.
+    writes.length = 0;
+    const busy = applyOnlining([{ index: 10, write: 'online_movable' }], '/sys', (p, t) => {
+      writes.push(t);
+      throw Object.assign(new Error('busy'), { code: 'EBUSY' });
+    });
+    expect(busy[0]).toMatchObject({ ok: false });
+    expect(writes).toEqual(['online_movable']);
   });
 });
 
