@@ -38,14 +38,26 @@ export function kernelZoneNow(read: ReturnType<typeof makeZoneinfoReader>, cfg: 
   return z ? { freeBytes: z.zones.kernelFreeBytes, floorBytes: kernelZoneFloorBytes(cfg.policy) } : undefined;
 }
 
-/** Marks each trigger and sample with whether the kernel was short of memory as it was read. */
+/**
+ * Marks each trigger, sample and probe with whether the kernel was short of memory as it was
+ * read. A probe (every 100 ms while probing) with no stall since the last one cannot be
+ * pressure, so it is passed on unmarked rather than paying a zoneinfo read.
+ */
 export function withGlobalShortage(read: ReturnType<typeof makeZoneinfoReader>, cfg: GuestConfig): <T extends PsiReading | PsiLostNotice>(psi$: Observable<T>) => Observable<T> {
-  return (psi$) =>
-    psi$.pipe(
+  return (psi$) => {
+    let lastProbeStallUs: number | undefined;
+    return psi$.pipe(
       map((r) => {
         if (r.type !== 'psi.trigger' && r.type !== 'psi.sample' && r.type !== 'psi.probe') return r;
+        if (r.type === 'psi.probe') {
+          const stallUs = r.pressure.some.totalUs;
+          const still = stallUs === lastProbeStallUs;
+          lastProbeStallUs = stallUs;
+          if (still) return r;
+        }
         const z = read();
         return z ? { ...r, globalShortage: globalShortage(z.headroom, cfg.policy) } : r;
       }),
     );
+  };
 }

@@ -86,20 +86,21 @@ const OTHER: Record<OnlineWrite, OnlineWrite> = { online_movable: 'online_kernel
 export function applyOnlining(steps: OnlineStep[], sysRoot = '/sys', write: WriteText = (p, t) => writeFileSync(p, t)): OnlineResult[] {
   return steps.map((s) => {
     const path = join(sysRoot, 'devices/system/memory', `memory${s.index}`, 'state');
+    /** The error code of a refused write (or its message), null when it took. */
     const attempt = (w: OnlineWrite): string | null => {
       try {
         write(path, w);
         return null;
       } catch (err) {
-        return `${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`;
+        return (err as NodeJS.ErrnoException).code ?? (err as Error).message;
       }
     };
     const first = attempt(s.write);
     if (first === null) return { ...s, ok: true };
-    if (!first.endsWith('EINVAL')) return { ...s, ok: false, error: first };
+    if (first !== 'EINVAL') return { ...s, ok: false, error: `${path}: ${first}` };
     const other = OTHER[s.write];
     const second = attempt(other);
-    return second === null ? { index: s.index, write: other, ok: true, refused: s.write } : { ...s, ok: false, error: `${first}; ${other}: ${second}` };
+    return second === null ? { index: s.index, write: other, ok: true, refused: s.write } : { ...s, ok: false, error: `${path}: ${first}; ${other}: ${second}` };
   });
 }
 
